@@ -1,0 +1,1 @@
+"""Breakout shared library: events, store, bus, relay and the process runtime."""

@@ -1,0 +1,1 @@
+"""Bus: the port, the in-memory twin and the NATS JetStream implementation."""

@@ -1,0 +1,29 @@
+"""Event store: the port, the in-memory twin and the PostgreSQL implementation."""
+
+from breakout.common.store.memory import InMemoryEventStore
+from breakout.common.store.port import (
+    ANY_VERSION,
+    NO_STREAM,
+    CheckpointConflict,
+    EventFilter,
+    EventStore,
+    Snapshot,
+    StoreError,
+    StreamAppend,
+    WrongExpectedVersion,
+    follow,
+)
+
+__all__ = [
+    "ANY_VERSION",
+    "NO_STREAM",
+    "CheckpointConflict",
+    "EventFilter",
+    "EventStore",
+    "InMemoryEventStore",
+    "Snapshot",
+    "StoreError",
+    "StreamAppend",
+    "WrongExpectedVersion",
+    "follow",
+]
