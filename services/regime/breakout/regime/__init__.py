@@ -1,0 +1,4 @@
+"""The regime service.
+
+Macro regime (DXY, BTC dominance), news classification and capital flow.
+"""

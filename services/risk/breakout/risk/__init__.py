@@ -1,0 +1,4 @@
+"""The risk service.
+
+Sizing, limits, the kill switch and regime gating.
+"""
