@@ -47,6 +47,11 @@ class Event(
         raise NotImplementedError(f"{type(self).__name__} does not define subject()")
 
 
+def is_valid_tag(tag: object) -> bool:
+    """Whether `tag` looks like `domain.event.vN` (lower-case tokens, a version last)."""
+    return isinstance(tag, str) and _TAG_RE.match(tag) is not None
+
+
 def event_types() -> dict[str, type[Event]]:
     """Every event type defined so far, by tag (subclasses are found by walking the hierarchy)."""
     found: dict[str, type[Event]] = {}
@@ -55,8 +60,9 @@ def event_types() -> dict[str, type[Event]]:
         cls = pending.pop()
         pending.extend(cls.__subclasses__())
         tag = cls.__struct_config__.tag
-        if not isinstance(tag, str) or not _TAG_RE.match(tag):
+        if not is_valid_tag(tag):
             raise TypeError(f"{cls.__name__}: tag must look like 'domain.event.v1', got {tag!r}")
+        assert isinstance(tag, str)
         if tag in found and found[tag] is not cls:
             raise TypeError(f"{cls.__name__}: tag {tag!r} is already used by {found[tag].__name__}")
         found[tag] = cls

@@ -1,0 +1,100 @@
+"""Leader election: of several relays (or other singletons) exactly one works at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import zlib
+from typing import Protocol
+
+import asyncpg
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class LeaderLock(Protocol):
+    """A lock one process holds while it leads; `lost` is set if the hold may have ended."""
+
+    lost: asyncio.Event
+
+    async def acquire(self) -> None:
+        """Wait until this process leads."""
+        ...
+
+    async def release(self) -> None:
+        """Step down."""
+        ...
+
+
+class InMemoryLeaderLock:
+    """Leader election between tasks of one process (tests, backtests)."""
+
+    _held: dict[str, asyncio.Lock] = {}  # noqa: RUF012 - shared by design: one lock per name
+
+    def __init__(self, name: str) -> None:
+        self._lock = self._held.setdefault(name, asyncio.Lock())
+        self.lost = asyncio.Event()
+
+    async def acquire(self) -> None:
+        """Wait for the named lock."""
+        await self._lock.acquire()
+        self.lost = asyncio.Event()
+
+    async def release(self) -> None:
+        """Release the named lock."""
+        if self._lock.locked():
+            self._lock.release()
+
+
+class PostgresLeaderLock:
+    """A session-level Postgres advisory lock on a dedicated connection.
+
+    The lock lives as long as the connection: if the connection dies, Postgres releases it and
+    another process may lead. A watchdog pings the connection and sets `lost` when it fails, so
+    the leader stops; the relay's expected-last-sequence fencing covers the moments between.
+    """
+
+    def __init__(self, dsn: str, name: str, poll_s: float = 1.0, watchdog_s: float = 2.0) -> None:
+        self._dsn = dsn
+        self._key = zlib.crc32(f"breakout-leader/{name}".encode())
+        self._name = name
+        self._poll_s = poll_s
+        self._watchdog_s = watchdog_s
+        self._conn: asyncpg.Connection | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self.lost = asyncio.Event()
+
+    async def acquire(self) -> None:
+        """Poll for the advisory lock until this process holds it."""
+        while True:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await asyncpg.connect(self._dsn)
+            if await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", self._key):
+                break
+            await asyncio.sleep(self._poll_s)
+        self.lost = asyncio.Event()
+        self._watchdog = asyncio.create_task(self._watch())
+        log.info("leading", lock=self._name)
+
+    async def _watch(self) -> None:
+        assert self._conn is not None
+        try:
+            while True:
+                await asyncio.sleep(self._watchdog_s)
+                await asyncio.wait_for(self._conn.fetchval("SELECT 1"), self._watchdog_s)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("leader connection lost", lock=self._name, error=str(exc))
+            self.lost.set()
+
+    async def release(self) -> None:
+        """Stop leading and close the connection (which frees the lock in every case)."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watchdog
+            self._watchdog = None
+        if self._conn is not None:
+            with contextlib.suppress(OSError, asyncpg.InterfaceError):
+                await self._conn.close()
+            self._conn = None

@@ -1,0 +1,151 @@
+"""The relay: the only publisher of stored events. Store order in, the same order on the bus.
+
+Every event goes out with `Nats-Msg-Id = event_id` (JetStream drops a re-publish within its
+duplicate window) and the store position in a header (consumers skip what they have already
+processed). Each batch is published with a chained expected-last-sequence, so the stream stores a
+message only if every message before it was stored: no gap and no reordering can reach the bus,
+and a relay that lost its leadership without knowing it is refused by the stream itself.
+
+Where to resume is read from the bus (the position header of the last relayed message), so a
+relay killed between publishing and saving its cursor publishes nothing twice; the cursor saved
+in the store is the fallback when the bus has lost its messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from breakout.common import metrics
+from breakout.common.bus.port import (
+    EVENT_TYPE,
+    POSITION,
+    STREAM,
+    Bus,
+    BusError,
+    OutgoingMessage,
+    WrongLastSequence,
+)
+from breakout.common.events import StoredEvent, decode_event, encode_wire
+from breakout.common.leader import LeaderLock
+from breakout.common.store.port import EventStore
+
+log = structlog.get_logger(__name__)
+
+
+class RelayError(Exception):
+    """The relay cannot publish an event (it stops rather than skip or reorder)."""
+
+
+class Relay:
+    """Tails the store in its total order and publishes every event to its subject."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        bus: Bus,
+        leader: LeaderLock,
+        *,
+        batch_size: int = 1000,
+        idle_wait_s: float = 0.5,
+        resync_scan_limit: int = 10_000,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.leader = leader
+        self.name = f"relay:{bus.prefix}" if bus.prefix else "relay"
+        self.batch_size = batch_size
+        self.idle_wait_s = idle_wait_s
+        self.resync_scan_limit = resync_scan_limit
+        self.cursor = 0
+        self._saved = 0
+        self._stopping = asyncio.Event()
+        self._log = log.bind(relay=self.name)
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then leave `run()`."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Lead when elected, publish until stopped; resynchronise on a fenced publish."""
+        await self.bus.ensure_stream()
+        while not self._stopping.is_set():
+            await self.leader.acquire()
+            try:
+                await self._lead()
+            except WrongLastSequence as exc:
+                # Someone else wrote to the stream (another leader, or a stray publisher):
+                # find where the bus really is and carry on from there.
+                self._log.warning("publish fenced; resynchronising", error=str(exc))
+            finally:
+                await self.leader.release()
+
+    async def _lead(self) -> None:
+        self.cursor, last_sequence = await self.resync()
+        self._log.info("relaying", cursor=self.cursor, bus_last_sequence=last_sequence)
+        while not self._stopping.is_set() and not self.leader.lost.is_set():
+            batch = await self.store.read_all_raw(after=self.cursor, limit=self.batch_size)
+            if not batch:
+                await self.store.wait_for_append(self.idle_wait_s)
+                continue
+            acks = await self.bus.publish_batch(
+                [self._message(event) for event in batch], expected_last_sequence=last_sequence
+            )
+            last_sequence = acks[-1].sequence
+            self.cursor = batch[-1].position
+            metrics.RELAYED.labels(self.name).inc(len(batch))
+            await self._save_cursor()
+
+    async def publish_pending(self) -> int:
+        """Publish everything up to the store's head once (backtests, tests); return the count."""
+        await self.bus.ensure_stream()
+        self.cursor, last_sequence = await self.resync()
+        published = 0
+        while batch := await self.store.read_all_raw(after=self.cursor, limit=self.batch_size):
+            acks = await self.bus.publish_batch(
+                [self._message(event) for event in batch], expected_last_sequence=last_sequence
+            )
+            last_sequence = acks[-1].sequence
+            self.cursor = batch[-1].position
+            published += len(batch)
+        await self._save_cursor()
+        return published
+
+    async def resync(self) -> tuple[int, int]:
+        """Where to resume: (last store position on the bus, the bus's last sequence)."""
+        last_sequence = await self.bus.last_sequence()
+        first_sequence = max(1, await self.bus.first_sequence())
+        floor = max(first_sequence, last_sequence - self.resync_scan_limit + 1)
+        for sequence in range(last_sequence, floor - 1, -1):
+            message = await self.bus.get(sequence)
+            if message is not None and POSITION in message.headers:
+                return int(message.headers[POSITION]), last_sequence
+        saved = await self.store.checkpoint(self.name)
+        self._saved = saved
+        return saved, last_sequence
+
+    def _message(self, event: StoredEvent) -> OutgoingMessage:
+        try:
+            subject = decode_event(event.type, event.data).subject()
+        except (ValueError, NotImplementedError) as exc:
+            raise RelayError(
+                f"cannot route event {event.event_id} at position {event.position}: {exc}"
+            ) from exc
+        return OutgoingMessage(
+            subject=subject,
+            payload=encode_wire(event),
+            msg_id=str(event.event_id),
+            headers={POSITION: str(event.position), EVENT_TYPE: event.type, STREAM: event.stream},
+        )
+
+    async def _save_cursor(self) -> None:
+        if self.cursor > self._saved:
+            await self.store.commit(self.name, self.cursor, [])
+            self._saved = self.cursor
+        metrics.RELAY_LAG.labels(self.name).set(
+            max(0, await self.store.head_position() - self.cursor)
+        )
+
+
+__all__ = ["BusError", "Relay", "RelayError"]
