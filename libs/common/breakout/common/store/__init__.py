@@ -1,6 +1,7 @@
 """Event store: the port, the in-memory twin and the PostgreSQL implementation."""
 
 from breakout.common.store.memory import InMemoryEventStore
+from breakout.common.store.migrate import migrate
 from breakout.common.store.port import (
     ANY_VERSION,
     NO_STREAM,
@@ -13,6 +14,7 @@ from breakout.common.store.port import (
     WrongExpectedVersion,
     follow,
 )
+from breakout.common.store.postgres import PostgresEventStore
 
 __all__ = [
     "ANY_VERSION",
@@ -21,9 +23,11 @@ __all__ = [
     "EventFilter",
     "EventStore",
     "InMemoryEventStore",
+    "PostgresEventStore",
     "Snapshot",
     "StoreError",
     "StreamAppend",
     "WrongExpectedVersion",
     "follow",
+    "migrate",
 ]

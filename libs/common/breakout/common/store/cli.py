@@ -1,0 +1,144 @@
+"""`breakout db migrate` and `breakout store tail|stats`: the operator's view of the event store."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import asyncpg
+import msgspec
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from breakout.common.config import InfraSettings
+from breakout.common.events import RecordedEvent
+from breakout.common.store.migrate import migrate
+from breakout.common.store.port import EventFilter, follow
+from breakout.common.store.postgres import PostgresEventStore
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+store_app = typer.Typer(help="Inspect the event store.", no_args_is_help=True)
+console = Console()
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="PostgreSQL DSN (default: $DATABASE_URL)."),
+]
+
+
+def _dsn(database_url: str | None) -> str:
+    return database_url or InfraSettings.from_env().database_url
+
+
+@db_app.command("migrate")
+def migrate_command(database_url: DatabaseUrl = None) -> None:
+    """Apply pending schema migrations."""
+    applied = asyncio.run(migrate(_dsn(database_url)))
+    for name in applied:
+        console.print(f"applied {name}")
+    if not applied:
+        console.print("schema is up to date")
+
+
+@store_app.command("tail")
+def tail_command(
+    after: Annotated[
+        int | None, typer.Option(help="Start after this position (default: the current head).")
+    ] = None,
+    type: Annotated[list[str] | None, typer.Option("--type", help="Only these type tags.")] = None,
+    category: Annotated[
+        list[str] | None, typer.Option("--category", help="Only these stream categories.")
+    ] = None,
+    json: Annotated[bool, typer.Option("--json", help="One JSON envelope per line.")] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Follow the global order and print each event as it is appended."""
+    filter = EventFilter(
+        categories=tuple(category) if category else None, types=tuple(type) if type else None
+    )
+    try:
+        asyncio.run(_tail(_dsn(database_url), after, filter, json))
+    except KeyboardInterrupt:
+        return
+
+
+async def _tail(dsn: str, after: int | None, filter: EventFilter, as_json: bool) -> None:
+    store = await PostgresEventStore.connect(dsn, max_size=2)
+    try:
+        start = await store.head_position() if after is None else after
+        async for event in follow(store, after=start, filter=filter):
+            print(_line(event, as_json), flush=True)
+    finally:
+        await store.close()
+
+
+def _line(event: RecordedEvent, as_json: bool) -> str:
+    if as_json:
+        return msgspec.json.encode(event).decode()
+    return (
+        f"{event.position:>12} {event.stream} v{event.version} {event.type}"
+        f" {event.occurred_at.isoformat()}"
+    )
+
+
+@store_app.command("stats")
+def stats_command(
+    exact: Annotated[
+        bool, typer.Option(help="Count market-data rows exactly (scans every md partition).")
+    ] = False,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Rows, per-category counts, head position, partition sizes and consumer lag."""
+    asyncio.run(_stats(_dsn(database_url), exact))
+
+
+# Domain rows are counted exactly (kept forever but modest); market data, hundreds of millions of
+# rows a day, is estimated from the planner's statistics unless asked for.
+_CATEGORY_COUNTS = """
+SELECT category, count(*) AS rows FROM events
+WHERE NOT market_data OR $1 GROUP BY category ORDER BY category
+"""
+_PARTITIONS = """
+SELECT c.relname AS partition, greatest(c.reltuples, 0)::bigint AS rows_estimate,
+       pg_total_relation_size(c.oid) AS bytes
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+WHERE c.relkind = 'r' AND c.relname LIKE 'events%'
+ORDER BY c.relname
+"""
+_CHECKPOINTS = "SELECT consumer, position, updated_at FROM consumer_checkpoints ORDER BY consumer"
+
+
+async def _stats(dsn: str, exact: bool) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        head = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        categories = await conn.fetch(_CATEGORY_COUNTS, exact)
+        partitions = await conn.fetch(_PARTITIONS)
+        checkpoints = await conn.fetch(_CHECKPOINTS)
+    finally:
+        await conn.close()
+    console.print(f"head position: {head}")
+    table = Table("category", "rows", title="events by category" + ("" if exact else " (domain)"))
+    for row in categories:
+        table.add_row(row["category"], f"{row['rows']:,}")
+    console.print(table)
+    table = Table("partition", "rows (estimate)", "size", title="partitions")
+    for row in partitions:
+        table.add_row(row["partition"], f"{row['rows_estimate']:,}", _size(row["bytes"]))
+    total = sum(r["rows_estimate"] for r in partitions)
+    table.add_row("total", f"{total:,}", _size(sum(r["bytes"] for r in partitions)))
+    console.print(table)
+    table = Table("consumer", "position", "lag", "updated", title="checkpoints")
+    for row in checkpoints:
+        lag = head - row["position"]
+        table.add_row(row["consumer"], str(row["position"]), f"{lag:,}", str(row["updated_at"]))
+    console.print(table)
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1024:
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"
