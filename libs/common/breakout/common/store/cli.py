@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import asyncpg
-import msgspec
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from breakout.common.config import InfraSettings
-from breakout.common.events import RecordedEvent
+from breakout.common.events import StoredEvent, encode_wire
 from breakout.common.store.migrate import migrate
-from breakout.common.store.port import EventFilter, follow
+from breakout.common.store.port import EventFilter
 from breakout.common.store.postgres import PostgresEventStore
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -53,7 +53,7 @@ def tail_command(
     json: Annotated[bool, typer.Option("--json", help="One JSON envelope per line.")] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Follow the global order and print each event as it is appended."""
+    """Follow the global order (payloads undecoded) and print each event as it is appended."""
     filter = EventFilter(
         categories=tuple(category) if category else None, types=tuple(type) if type else None
     )
@@ -67,15 +67,32 @@ async def _tail(dsn: str, after: int | None, filter: EventFilter, as_json: bool)
     store = await PostgresEventStore.connect(dsn, max_size=2)
     try:
         start = await store.head_position() if after is None else after
-        async for event in follow(store, after=start, filter=filter):
+        async for event in _follow_raw(store, start, filter):
             print(_line(event, as_json), flush=True)
     finally:
         await store.close()
 
 
-def _line(event: RecordedEvent, as_json: bool) -> str:
+async def _follow_raw(
+    store: PostgresEventStore, after: int, filter: EventFilter
+) -> AsyncIterator[StoredEvent]:
+    # `follow` without decoding: this process does not import every service's event types,
+    # and an operator must be able to tail types it has no class for. Same head-first rule.
+    cursor = after
+    while True:
+        head = await store.head_position()
+        events = await store.read_all_raw(after=cursor, limit=1000, filter=filter)
+        for event in events:
+            yield event
+            cursor = event.position
+        if len(events) < 1000:
+            cursor = max(cursor, head)
+            await store.wait_for_append(1.0)
+
+
+def _line(event: StoredEvent, as_json: bool) -> str:
     if as_json:
-        return msgspec.json.encode(event).decode()
+        return encode_wire(event).decode()
     return (
         f"{event.position:>12} {event.stream} v{event.version} {event.type}"
         f" {event.occurred_at.isoformat()}"
