@@ -9,19 +9,23 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from breakout.common.config import InfraSettings
+from breakout.common.devstack import ensure_stack
 
 RUN_ID = uuid.uuid4().hex[:10]
+TEST_STACK_DIR = Path(__file__).resolve().parent.parent / ".dev" / "test-stack"
 
 
 @pytest.fixture(scope="session")
 def infra() -> Iterator[InfraSettings]:
     """URLs of a reachable Postgres server and NATS server for this test session."""
-    yield InfraSettings.from_env()
+    with ensure_stack(InfraSettings.from_env(), TEST_STACK_DIR) as settings:
+        yield settings
 
 
 def _with_database(url: str, database: str) -> str:
