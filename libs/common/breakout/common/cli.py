@@ -1,0 +1,112 @@
+"""The `breakout` command line: local stack (`dev`), store (`db`, `store`) and, later, `relay`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from breakout.common.config import InfraSettings
+from breakout.common.devstack import Stack, open_stack
+from breakout.common.logging import configure_logging
+from breakout.common.store.cli import db_app, store_app
+
+app = typer.Typer(name="breakout", no_args_is_help=True, add_completion=False)
+dev_app = typer.Typer(no_args_is_help=True, help="Local stack: reuse or start NATS and Postgres.")
+app.add_typer(dev_app, name="dev")
+app.add_typer(db_app, name="db")
+app.add_typer(store_app, name="store")
+# `breakout relay` (the store -> bus publisher) belongs here, next to the other commands;
+# the runtime engineer adds it with the relay's bootstrap.
+
+WorkdirOption = Annotated[
+    Path, typer.Option(help="Where started servers keep their data and logs.")
+]
+DEFAULT_WORKDIR = Path(".dev/stack")
+
+
+def _stack_env(stack: Stack) -> dict[str, str]:
+    return {"DATABASE_URL": stack.settings.database_url, "NATS_URL": stack.settings.nats_url}
+
+
+def _report(stack: Stack) -> None:
+    for component in stack.components:
+        how = "reused" if component.origin == "reused" else f"started ({component.origin})"
+        typer.echo(f"# {component.name}: {how}", err=True)
+    for key, value in _stack_env(stack).items():
+        typer.echo(f"export {key}={value}")
+
+
+def _migrate(env: dict[str, str]) -> None:
+    # A child process, so `db migrate` runs exactly as an operator would run it.
+    argv = [sys.executable, "-m", "breakout.common.cli", "db", "migrate"]
+    if subprocess.run(argv, env=env, check=False).returncode != 0:
+        raise typer.Exit(1)
+
+
+@dev_app.command("up")
+def dev_up(
+    workdir: WorkdirOption = DEFAULT_WORKDIR,
+    migrate: Annotated[bool, typer.Option(help="Apply store migrations.")] = True,
+) -> None:
+    """Ensure NATS and Postgres, print their URLs, and keep them up until Ctrl-C or SIGTERM."""
+    # SIGTERM and SIGINT (even if inherited as ignored, as in a background job) take the
+    # path of Ctrl-C, so the `with` below stops what it started.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        with open_stack(InfraSettings.from_env(), workdir) as stack:
+            _report(stack)
+            if migrate:
+                _migrate({**os.environ, **_stack_env(stack)})
+            typer.echo("# stack is up; Ctrl-C to stop what was started", err=True)
+            sys.stdout.flush()
+            while True:
+                signal.pause()
+    except KeyboardInterrupt:
+        typer.echo("# stopped", err=True)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@dev_app.command("run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def dev_run(
+    command: Annotated[list[str], typer.Argument(help="The command to run, after `--`.")],
+    workdir: WorkdirOption = DEFAULT_WORKDIR,
+) -> None:
+    """Ensure NATS and Postgres, run COMMAND with DATABASE_URL/NATS_URL set, exit with its code."""
+    with open_stack(InfraSettings.from_env(), workdir) as stack:
+        code = _run_child(command, {**os.environ, **_stack_env(stack)})
+    raise typer.Exit(code)
+
+
+def _run_child(command: list[str], env: dict[str, str]) -> int:
+    child = subprocess.Popen(command, env=env)
+    # Ctrl-C reaches the child directly (same process group): let it decide how to stop,
+    # and stop the stack only once it has exited. A SIGTERM aimed at us is passed on.
+    previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    previous_term = signal.signal(signal.SIGTERM, lambda signum, _frame: child.send_signal(signum))
+    try:
+        code = child.wait()
+    finally:
+        signal.signal(signal.SIGINT, previous_int)
+        signal.signal(signal.SIGTERM, previous_term)
+    return code if code >= 0 else 128 - code
+
+
+def main() -> None:
+    """Entry point of the `breakout` script."""
+    # Logs go to stderr, so stdout carries only what a command prints (e.g. `export` lines).
+    configure_logging("cli", json=not sys.stderr.isatty())
+    app()
+
+
+if __name__ == "__main__":
+    main()
