@@ -1,0 +1,46 @@
+# Breakout: `make run` for the system on this machine, `make test` for the test suite.
+# Nothing but Python 3.11 is needed: uv comes from pip, NATS and Postgres start themselves.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Never let uv download an interpreter: use the machine's Python 3.11.
+export UV_PYTHON_DOWNLOADS := never
+# `pip install --user uv` may land outside PATH; `python3 -m uv` finds it either way.
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+RUN := $(UV) run --frozen
+STAMP := .venv/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help install lint test bench run
+
+help:
+	@echo "make install  install uv (if missing) and the locked environment in .venv"
+	@echo "make run      start NATS + Postgres if needed, migrate, run the relay and tail the store"
+	@echo "make test     run the tests against their own (or the configured) NATS + Postgres"
+	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make bench    run the benchmarks (python -m bench)"
+
+install: $(STAMP)
+
+# Re-sync only when the lock or a project file changed.
+$(STAMP): uv.lock pyproject.toml libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv \
+		|| python3 -m pip install --quiet --user --break-system-packages uv
+	$(UV) sync --frozen
+	@touch $@
+
+lint: install
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+test: install
+	$(RUN) breakout dev run --workdir .dev/test-stack -- pytest -q $(PYTEST_ARGS)
+
+bench: install
+	$(RUN) python -m bench
+
+run: install
+	$(RUN) breakout dev run --workdir .dev/stack -- bash scripts/run.sh
