@@ -34,16 +34,19 @@ class InMemoryLeaderLock:
 
     def __init__(self, name: str) -> None:
         self._lock = self._held.setdefault(name, asyncio.Lock())
+        self._holding = False
         self.lost = asyncio.Event()
 
     async def acquire(self) -> None:
         """Wait for the named lock."""
         await self._lock.acquire()
+        self._holding = True
         self.lost = asyncio.Event()
 
     async def release(self) -> None:
-        """Release the named lock."""
-        if self._lock.locked():
+        """Release the named lock if this instance holds it."""
+        if self._holding:
+            self._holding = False
             self._lock.release()
 
 

@@ -14,6 +14,7 @@ in the store is the fallback when the bus has lost its messages.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import structlog
 
@@ -61,17 +62,24 @@ class Relay:
         self.cursor = 0
         self._saved = 0
         self._stopping = asyncio.Event()
+        self._leading = False
         self._log = log.bind(relay=self.name)
 
     def stop(self) -> None:
         """Finish the batch in hand, then leave `run()`."""
         self._stopping.set()
 
+    def health(self) -> dict[str, object]:
+        """Liveness for `/health`: a standby relay is healthy too."""
+        return {"ok": True, "cursor": self.cursor, "leading": self._leading}
+
     async def run(self) -> None:
         """Lead when elected, publish until stopped; resynchronise on a fenced publish."""
         await self.bus.ensure_stream()
         while not self._stopping.is_set():
-            await self.leader.acquire()
+            if not await self._elected():
+                break
+            self._leading = True
             try:
                 await self._lead()
             except WrongLastSequence as exc:
@@ -79,7 +87,23 @@ class Relay:
                 # find where the bus really is and carry on from there.
                 self._log.warning("publish fenced; resynchronising", error=str(exc))
             finally:
+                self._leading = False
                 await self.leader.release()
+
+    async def _elected(self) -> bool:
+        # A standby waits for the lock, but must still hear stop().
+        acquire = asyncio.create_task(self.leader.acquire())
+        stop = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait({acquire, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if acquire.done():
+            acquire.result()
+            return True
+        acquire.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await acquire
+        await self.leader.release()
+        return False
 
     async def _lead(self) -> None:
         self.cursor, last_sequence = await self.resync()

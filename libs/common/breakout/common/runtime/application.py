@@ -114,6 +114,10 @@ class ProcessApplication:
         """Finish the message in hand, then leave `run()`."""
         self._stopping.set()
 
+    def health(self) -> dict[str, object]:
+        """Liveness for `/health`."""
+        return {"ok": not self._stopping.is_set(), "checkpoint": self.checkpoint}
+
     # -- recovery and catch-up ------------------------------------------------------------
 
     async def recover(self) -> None:
