@@ -30,21 +30,11 @@ _PARTITION_RACE = (asyncpg.UniqueViolationError, asyncpg.DuplicateTableError,
                    asyncpg.DuplicateObjectError)  # fmt: skip
 
 
-def _encode_jsonb(data: bytes | str) -> bytes:
-    # jsonb's binary wire format is a version byte (1) followed by the JSON text.
-    return b"\x01" + (data.encode() if isinstance(data, str) else data)
-
-
-def _decode_jsonb(wire: bytes) -> bytes:
-    return wire[1:]
-
-
-async def _init_connection(conn: asyncpg.Connection) -> None:
-    # Payloads cross the wire as the JSON bytes msgspec made, and come back as bytes for
-    # `msgspec.Raw`: no str round trip, no re-encoding on the read path.
-    await conn.set_type_codec(
-        "jsonb", schema="pg_catalog", encoder=_encode_jsonb, decoder=_decode_jsonb, format="binary"
-    )
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    # The pool's default reset (UNLISTEN, RESET ALL, unlock all...) costs a round trip on every
+    # release, and these connections never keep session state: locks are transaction-scoped,
+    # the listener has its own connection, the staging table drops at commit.
+    return None
 
 
 class PostgresEventStore:
@@ -72,7 +62,7 @@ class PostgresEventStore:
     ) -> PostgresEventStore:
         """Open a pool on a migrated database; `before_commit` is a test hook run in each write."""
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, init=_init_connection
+            dsn, min_size=min_size, max_size=max_size, reset=_keep_session
         )
         return cls(pool, dsn, before_commit)
 
@@ -112,11 +102,11 @@ class PostgresEventStore:
                 # lock here, not while holding up every other writer.
                 await self._advance_checkpoint(conn, *checkpoint)
             await self._take_writer_lock(conn)
-            versions = await self._stream_versions(conn, appends)
             if bulk:
+                versions = await self._stream_versions(conn, appends)
                 written = await self._copy(conn, appends, encoded, versions)
             else:
-                existing = await self._existing_ids(conn, appends)
+                versions, existing = await self._versions_and_existing(conn, appends)
                 rows = q.stage(appends, encoded, versions, existing)
                 if rows:
                     await conn.execute(q.INSERT_AND_NOTIFY, *zip(*rows, strict=True))
@@ -156,19 +146,22 @@ class PostgresEventStore:
         rows = await conn.fetch(q.STREAM_VERSIONS, streams)
         return {r["stream"]: r["version"] for r in rows}
 
-    async def _existing_ids(self, conn: Conn, appends: Sequence[StreamAppend]) -> set[uuid.UUID]:
+    async def _versions_and_existing(
+        self, conn: Conn, appends: Sequence[StreamAppend]
+    ) -> tuple[dict[str, int], set[uuid.UUID]]:
+        streams = list({a.stream for a in appends})
         ids = [e.event_id for a in appends for e in a.events]
         md_times = [e.occurred_at for a in appends if is_market_data(a.stream) for e in a.events]
-        if not ids:
-            return set()
         lo, hi = (min(md_times), max(md_times)) if md_times else (None, None)
-        return {r["event_id"] for r in await conn.fetch(q.EXISTING_IDS, ids, lo, hi)}
+        row = await conn.fetchrow(q.VERSIONS_AND_EXISTING, streams, ids, lo, hi)
+        assert row is not None  # an aggregate query always returns one row
+        return dict(zip(row["streams"], row["versions"], strict=True)), set(row["existing"])
 
     async def _copy(
         self,
         conn: Conn,
         appends: Sequence[StreamAppend],
-        encoded: Sequence[Sequence[q.Encoded]],
+        encoded: Sequence[list[q.Row]],
         versions: dict[str, int],
     ) -> int:
         # Fast path: assume nothing is stored yet and COPY straight in. A retried batch breaks
@@ -176,18 +169,23 @@ class PostgresEventStore:
         # which events are already stored.
         numbered = dict(versions)
         try:
-            rows = q.stage(appends, encoded, numbered, set())
+            rows = q.stage(appends, encoded, numbered, set(), dedupe=False)
             async with conn.transaction():  # a savepoint: a failed COPY leaves the lock held
-                await conn.copy_records_to_table("events", records=rows, columns=q.COLUMNS)
+                await self._copy_rows(conn, rows)
             versions.update(numbered)
         except (asyncpg.UniqueViolationError, WrongExpectedVersion):
             existing = await self._staged_existing_ids(conn, appends)
             rows = q.stage(appends, encoded, versions, existing)
-            if rows:
-                await conn.copy_records_to_table("events", records=rows, columns=q.COLUMNS)
+            await self._copy_rows(conn, rows)
         if rows:
             await conn.execute(q.NOTIFY_CURRVAL)
         return len(rows)
+
+    async def _copy_rows(self, conn: Conn, rows: list[q.Row]) -> None:
+        # One COPY per leaf partition, in batch order: positions are drawn per COPY, so a batch
+        # spanning two partitions still gets increasing positions within each stream.
+        for table, part in q.copy_targets(rows).items():
+            await conn.copy_records_to_table(table, records=part, columns=q.COLUMNS)
 
     async def _staged_existing_ids(
         self, conn: Conn, appends: Sequence[StreamAppend]
