@@ -136,10 +136,15 @@ async def test_expected_last_sequence_is_enforced(bus: Bus) -> None:
 
 
 async def test_publish_batch_keeps_order(bus: Bus) -> None:
-    batch = [msg(BTC if i % 2 else ETH, str(i).encode(), msg_id=f"b-{i}") for i in range(200)]
+    count = 2500  # more than NatsBus keeps in flight at once
+    batch = [msg(BTC if i % 2 else ETH, str(i).encode(), msg_id=f"b-{i}") for i in range(count)]
     acks = await bus.publish_batch(batch, expected_last_sequence=0)
-    assert [a.sequence for a in acks] == list(range(1, 201))
-    assert await drain(bus) == [str(i).encode() for i in range(200)]
+    assert [a.sequence for a in acks] == list(range(1, count + 1))
+    pull = await bus.pull_consumer(consumer("all", "md.>", max_ack_pending=count))
+    got: list[bytes] = []
+    while len(got) < count and (fetched := await pull.fetch(500, timeout_s=2)):
+        got.extend(m.data for m in fetched)
+    assert got == [str(i).encode() for i in range(count)]
 
 
 async def test_chained_batch_refused_when_the_stream_moved(bus: Bus) -> None:

@@ -38,6 +38,10 @@ EXPECTED_LAST_SEQUENCE = "Nats-Expected-Last-Sequence"
 EXPECTED_LAST_MSG_ID = "Nats-Expected-Last-Msg-Id"
 # JetStream's err_codes for a failed expected-last-sequence / expected-last-msg-id check.
 _WRONG_LAST = frozenset({10071, 10070})
+# Unacked publishes in flight per batch, and per connection: concurrent batches share the
+# connection's limit, which only blocks (without timeout) when all of them are stalled.
+_WINDOW = 2000
+_MAX_PENDING = 64 * _WINDOW
 DEFAULT_MAX_AGE_S = 7 * 86_400.0
 DEFAULT_MAX_BYTES = 50 * 1024**3
 # Headers a direct get adds to describe the stored message; they were never published.
@@ -73,6 +77,13 @@ def _error(exc: Exception, what: str) -> BusError:
     return BusError(f"{what}: {exc!r}")
 
 
+async def _settled(future: asyncio.Future[api.PubAck], timeout_s: float) -> bool:
+    """Wait for an ack (or its refusal); False if none came in time."""
+    if not future.done():
+        await asyncio.wait([future], timeout=timeout_s)
+    return future.done()
+
+
 def _outcome(future: asyncio.Future[api.PubAck], subject: str) -> PublishAck | BusError:
     if future.cancelled():
         return BusError(f"publish to {subject}: no ack in time")
@@ -101,7 +112,9 @@ class NatsBus:
         ack_timeout_s: float,
     ) -> None:
         self._nc = client
-        self._js: JetStreamContext = SettlingJetStream(client)
+        self._js: JetStreamContext = SettlingJetStream(
+            client, publish_async_max_pending=_MAX_PENDING
+        )
         self._prefix = prefix
         self._stream = stream_name(prefix)
         self._max_age_s = max_age_s
@@ -271,6 +284,7 @@ class NatsBus:
         """Send all, then settle every future: acks before the first failure, it, acks after."""
         futures: list[asyncio.Future[api.PubAck]] = []
         send_failure: BusError | None = None
+        timeout_s = self._ack_timeout_s
         for offset, message in enumerate(messages):
             # One connection writes in call order and the stream stores in arrival order, so
             # pipelining keeps the batch's order. Chaining: message k expects the sequence
@@ -279,12 +293,16 @@ class NatsBus:
             # match again; the rival cannot carry k's id (it would have been a duplicate).
             chained = None if expected is None else expected + offset
             previous_id = messages[offset - 1].msg_id if offset and expected is not None else None
+            if offset >= _WINDOW and not await _settled(futures[offset - _WINDOW], timeout_s):
+                send_failure = BusError(f"publish to {message.subject}: no ack in time")
+                break
             try:
+                # No wait_stall: our window keeps publish_async below its own pending limit,
+                # and a wait_stall would cost a task per message (asyncio.wait_for).
                 futures.append(
                     await self._js.publish_async(
                         self._wire(message.subject),
                         message.payload,
-                        wait_stall=self._ack_timeout_s,
                         headers=self._headers(message, chained, previous_id),
                     )
                 )
