@@ -26,7 +26,9 @@ install: $(STAMP)
 
 # Re-sync only when the lock or a project file changed.
 $(STAMP): uv.lock pyproject.toml libs/common/pyproject.toml $(wildcard services/*/pyproject.toml)
-	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --user uv \
+	@# Plain pip first (a venv), then --user, then past PEP 668 on a distro's own Python.
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
+		|| python3 -m pip install --quiet --user uv \
 		|| python3 -m pip install --quiet --user --break-system-packages uv
 	$(UV) sync --frozen
 	@touch $@
