@@ -61,15 +61,24 @@ class NatsMessage:
 
     async def ack(self) -> None:
         """Processed: never deliver again."""
-        await self._msg.ack()
+        try:
+            await self._msg.ack()
+        except nats.errors.Error as exc:
+            raise BusError(f"ack {self.sequence}: {exc!r}") from exc
 
     async def nak(self, delay_s: float | None = None) -> None:
         """Not processed: deliver again (after `delay_s`)."""
-        await self._msg.nak(delay=delay_s)
+        try:
+            await self._msg.nak(delay=delay_s)
+        except nats.errors.Error as exc:
+            raise BusError(f"nak {self.sequence}: {exc!r}") from exc
 
     async def term(self) -> None:
         """Never deliver again, not processed."""
-        await self._msg.term()
+        try:
+            await self._msg.term()
+        except nats.errors.Error as exc:
+            raise BusError(f"term {self.sequence}: {exc!r}") from exc
 
 
 class NatsPullConsumer:
