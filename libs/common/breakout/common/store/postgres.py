@@ -72,6 +72,8 @@ class PostgresEventStore:
         self, stream: str, events: Sequence[NewEvent], expected_version: int | None = ANY_VERSION
     ) -> int:
         """Append to one stream atomically; return its new version."""
+        if not events:
+            return await self.stream_version(stream)
         append = StreamAppend(stream=stream, events=events, expected_version=expected_version)
         _, versions = await self._write([append])
         return versions.get(stream, 0)
@@ -101,6 +103,10 @@ class PostgresEventStore:
                 # Before the writer lock: a second instance of the consumer waits on the row
                 # lock here, not while holding up every other writer.
                 await self._advance_checkpoint(conn, *checkpoint)
+            if not any(a.events for a in appends):
+                # A checkpoint-only commit (the common case for most consumers) draws no
+                # positions, so it need not queue behind the writers.
+                return 0, {}
             await self._take_writer_lock(conn)
             if bulk:
                 versions = await self._stream_versions(conn, appends)
