@@ -63,7 +63,10 @@ def _pids_running_in(workdir: Path) -> set[int]:
 async def test_starts_its_own_servers_and_stops_them(monkeypatch: pytest.MonkeyPatch) -> None:
     # The Docker path needs an engine; this test pins the local-process path.
     monkeypatch.setattr(containers, "docker_answers", lambda: False)
-    with open_stack(NOTHING_LISTENS, WORKDIR) as stack:
+    # A relative workdir, as `make` passes it, must work although the servers run elsewhere.
+    monkeypatch.chdir(WORKDIR.parent.parent)
+    relative = WORKDIR.relative_to(WORKDIR.parent.parent)
+    with open_stack(NOTHING_LISTENS, relative) as stack:
         assert {c.origin for c in stack.components} == {"process"}
         settings = stack.settings
         assert settings.database_url.endswith("/breakout")

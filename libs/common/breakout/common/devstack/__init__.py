@@ -64,6 +64,8 @@ def ensure_stack(settings: InfraSettings, workdir: Path) -> Iterator[InfraSettin
 @contextmanager
 def open_stack(settings: InfraSettings, workdir: Path) -> Iterator[Stack]:
     """Like `ensure_stack`, but also say which servers were reused and which started."""
+    # Absolute, because the servers run with their own working directory.
+    workdir = workdir.resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     with ExitStack() as cleanup:
         nats = _ensure_nats(settings.nats_url, workdir, cleanup)
@@ -106,9 +108,12 @@ def _ensure_postgres(url: str, workdir: Path, cleanup: ExitStack) -> Component:
 
 def _await(name: str, answers: Callable[[], bool], proc: LocalProcess | None) -> None:
     alive = proc.alive if proc is not None else (lambda: True)
-    if not wait_until(answers, START_TIMEOUT_S, alive):
-        tail = proc.log_tail() if proc is not None else "(container logs: docker logs)"
-        raise StackError(f"{name} did not answer within {START_TIMEOUT_S:.0f}s; log tail:\n{tail}")
+    if wait_until(answers, START_TIMEOUT_S, alive):
+        return
+    if proc is None:
+        raise StackError(f"{name} container did not answer within {START_TIMEOUT_S:.0f}s")
+    why = "exited" if not proc.alive() else f"did not answer within {START_TIMEOUT_S:.0f}s"
+    raise StackError(f"{name} {why}; tail of {proc.log_path}:\n{proc.log_tail()}")
 
 
 def _stopping(proc: LocalProcess) -> Callable[[], None]:
