@@ -42,8 +42,12 @@ _WRONG_LAST = frozenset({10071, 10070})
 # connection's limit, which only blocks (without timeout) when all of them are stalled.
 _WINDOW = 2000
 _MAX_PENDING = 64 * _WINDOW
-DEFAULT_MAX_AGE_S = 7 * 86_400.0
-DEFAULT_MAX_BYTES = 50 * 1024**3
+# The bus is a buffer in front of the store (a consumer behind it catches up from the store), so
+# a day is plenty. JetStream *reserves* max_bytes against the server's max_store for each stream,
+# so the default stays small enough for many test streams on one machine; a deployment passes
+# its own size.
+DEFAULT_MAX_AGE_S = 86_400.0
+DEFAULT_MAX_BYTES = 2 * 1024**3
 # Headers a direct get adds to describe the stored message; they were never published.
 _DIRECT_GET_HEADERS = frozenset(
     {
