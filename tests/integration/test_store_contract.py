@@ -268,7 +268,7 @@ async def test_migrate_is_idempotent(store_dsn: str) -> None:
     conn = await asyncpg.connect(store_dsn)
     try:
         names = await conn.fetch("SELECT name FROM schema_migrations ORDER BY name")
-        assert [r["name"] for r in names] == ["0001_events", "0002_consumers"]
+        assert [r["name"] for r in names] == ["0001_events", "0002_consumers", "0003_md_stream_heads"]
     finally:
         await conn.close()
 

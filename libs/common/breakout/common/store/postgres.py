@@ -110,16 +110,20 @@ class PostgresEventStore:
             await self._take_writer_lock(conn)
             if bulk:
                 versions = await self._stream_versions(conn, appends)
-                written = await self._copy(conn, appends, encoded, versions)
+                rows = await self._copy(conn, appends, encoded, versions)
+                if rows:
+                    await conn.execute(q.MD_HEADS_AND_NOTIFY, *q.md_heads(rows))
             else:
                 versions, existing = await self._versions_and_existing(conn, appends)
                 rows = q.stage(appends, encoded, versions, existing)
                 if rows:
                     await conn.execute(q.INSERT_AND_NOTIFY, *zip(*rows, strict=True))
-                written = len(rows)
+                    streams, heads = q.md_heads(rows)
+                    if streams:
+                        await conn.execute(q.MD_HEADS_ADVANCE, streams, heads)
             if self._before_commit is not None:
                 await self._before_commit()
-        return written, versions
+        return len(rows), versions
 
     async def _take_writer_lock(self, conn: Conn) -> None:
         # Why every writer takes one lock, here, right before its rows draw their positions:
@@ -169,7 +173,7 @@ class PostgresEventStore:
         appends: Sequence[StreamAppend],
         encoded: Sequence[list[q.Row]],
         versions: dict[str, int],
-    ) -> int:
+    ) -> list[q.Row]:
         # Fast path: assume nothing is stored yet and COPY straight in. A retried batch breaks
         # a unique index (or an expected version), and only then do we pay for finding out
         # which events are already stored.
@@ -183,9 +187,7 @@ class PostgresEventStore:
             existing = await self._staged_existing_ids(conn, appends)
             rows = q.stage(appends, encoded, versions, existing)
             await self._copy_rows(conn, rows)
-        if rows:
-            await conn.execute(q.NOTIFY_CURRVAL)
-        return len(rows)
+        return rows
 
     async def _copy_rows(self, conn: Conn, rows: list[q.Row]) -> None:
         # One COPY per leaf partition, in batch order: positions are drawn per COPY, so a batch
@@ -260,7 +262,7 @@ class PostgresEventStore:
 
     async def stream_version(self, stream: str) -> int:
         """Current version of `stream` (0 if it does not exist)."""
-        version: int = await self._pool.fetchval(q.STREAM_VERSION, stream, is_market_data(stream))
+        version: int = await self._pool.fetchval(q.STREAM_VERSION, [stream])
         return version
 
     async def save_snapshot(self, consumer: str, position: int, state: bytes) -> None:

@@ -45,25 +45,41 @@ SELECT pg_notify('breakout_events', max(position)::text) FROM written
 """
 # After a COPY, this session's last sequence value is the batch's highest position (the
 # writer lock is held, so nobody else drew a number in between).
-NOTIFY_CURRVAL = "SELECT pg_notify('breakout_events', currval('events_position_seq')::text)"
-WRITER_LOCK = "SELECT pg_advisory_xact_lock($1)"
-STREAM_VERSIONS = (
-    "SELECT stream, max(version) AS version FROM events WHERE stream = ANY($1::text[])"
-    " GROUP BY stream"
+MD_HEADS_AND_NOTIFY = """
+WITH heads AS (
+    INSERT INTO md_stream_heads (stream, version)
+    SELECT * FROM unnest($1::text[], $2::bigint[])
+    ON CONFLICT (stream) DO UPDATE SET version = excluded.version
 )
+SELECT pg_notify('breakout_events', currval('events_position_seq')::text)
+"""
+WRITER_LOCK = "SELECT pg_advisory_xact_lock($1)"
+# Current versions, one index probe per stream: market-data heads from their table, domain
+# streams from the (stream, version) index (max() on it reads one entry, not the stream).
+_CURRENT_VERSIONS = """
+SELECT s.stream,
+       CASE WHEN starts_with(s.stream, 'md.')
+            THEN (SELECT h.version FROM md_stream_heads h WHERE h.stream = s.stream)
+            ELSE (SELECT max(e.version) FROM events_domain e WHERE e.stream = s.stream)
+       END AS version
+FROM unnest($1::text[]) AS s(stream)
+"""
+STREAM_VERSIONS = f"SELECT stream, version FROM ({_CURRENT_VERSIONS}) v WHERE version IS NOT NULL"
 # Current versions and already-stored ids in one round trip (the lock is held meanwhile).
 # Market-data ids are looked up only in the day partitions the batch's times fall in.
-VERSIONS_AND_EXISTING = """
-WITH current AS (
-    SELECT stream, max(version) AS version FROM events WHERE stream = ANY($1::text[])
-    GROUP BY stream
-)
-SELECT coalesce(array_agg(stream), '{}') AS streams,
-       coalesce(array_agg(version), '{}') AS versions,
+VERSIONS_AND_EXISTING = f"""
+WITH current AS ({_CURRENT_VERSIONS})
+SELECT coalesce(array_agg(stream) FILTER (WHERE version IS NOT NULL), '{{}}') AS streams,
+       coalesce(array_agg(version) FILTER (WHERE version IS NOT NULL), '{{}}') AS versions,
        ARRAY(SELECT event_id FROM events
              WHERE event_id = ANY($2::uuid[])
                AND (NOT market_data OR occurred_at BETWEEN $3 AND $4)) AS existing
 FROM current
+"""
+MD_HEADS_ADVANCE = """
+INSERT INTO md_stream_heads (stream, version)
+SELECT * FROM unnest($1::text[], $2::bigint[])
+ON CONFLICT (stream) DO UPDATE SET version = excluded.version
 """
 STAGING_CREATE = (
     "CREATE TEMP TABLE breakout_staging"
@@ -90,9 +106,7 @@ ON CONFLICT (consumer) DO UPDATE
 """
 SNAPSHOT_LOAD = "SELECT consumer, position, state, taken_at FROM snapshots WHERE consumer = $1"
 HEAD = "SELECT coalesce(max(position), 0) FROM events"
-STREAM_VERSION = (
-    "SELECT coalesce(max(version), 0) FROM events WHERE market_data = $2 AND stream = $1"
-)
+STREAM_VERSION = f"SELECT coalesce(max(version), 0) FROM ({_CURRENT_VERSIONS}) v"
 ENSURE_MD_DAY = "SELECT breakout_ensure_md_day($1)"
 ENVELOPE = (
     "position, stream, version, event_id, type, occurred_at, recorded_at, producer,"
@@ -213,3 +227,12 @@ def stage(
         versions[append.stream] = version
         staged.extend(fresh)
     return staged
+
+
+def md_heads(rows: Iterable[Row]) -> tuple[list[str], list[int]]:
+    """The new head version of each market-data stream among `rows` (streams, versions)."""
+    heads: dict[str, int] = {}
+    for row in rows:
+        if row[MARKET_DATA]:
+            heads[row[0]] = row[VERSION]
+    return list(heads), list(heads.values())
