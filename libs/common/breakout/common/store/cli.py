@@ -27,6 +27,11 @@ DatabaseUrl = Annotated[
 ]
 
 
+@db_app.callback()
+def db_group() -> None:
+    """Database schema (a group even with one command, so it reads `db migrate` everywhere)."""
+
+
 def _dsn(database_url: str | None) -> str:
     return database_url or InfraSettings.from_env().database_url
 
