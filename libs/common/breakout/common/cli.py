@@ -1,7 +1,9 @@
-"""The `breakout` command line: local stack (`dev`), store (`db`, `store`) and, later, `relay`."""
+"""The `breakout` command line: local stack (`dev`), store (`db`, `store`) and the `relay`."""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import os
 import signal
 import subprocess
@@ -14,6 +16,7 @@ import typer
 from breakout.common.config import InfraSettings
 from breakout.common.devstack import Stack, open_stack
 from breakout.common.logging import configure_logging
+from breakout.common.runtime.bootstrap import run_relay
 from breakout.common.store.cli import db_app, store_app
 
 app = typer.Typer(name="breakout", no_args_is_help=True, add_completion=False)
@@ -21,8 +24,6 @@ dev_app = typer.Typer(no_args_is_help=True, help="Local stack: reuse or start NA
 app.add_typer(dev_app, name="dev")
 app.add_typer(db_app, name="db")
 app.add_typer(store_app, name="store")
-# `breakout relay` (the store -> bus publisher) belongs here, next to the other commands;
-# the runtime engineer adds it with the relay's bootstrap.
 
 WorkdirOption = Annotated[
     Path, typer.Option(help="Where started servers keep their data and logs.")
@@ -99,6 +100,23 @@ def _run_child(command: list[str], env: dict[str, str]) -> int:
         signal.signal(signal.SIGINT, previous_int)
         signal.signal(signal.SIGTERM, previous_term)
     return code if code >= 0 else 128 - code
+
+
+@app.command("relay")
+def relay(
+    batch_size: Annotated[int, typer.Option(help="Events per published batch.")] = 1000,
+    health_port: Annotated[
+        int | None, typer.Option(help="Serve /health and /metrics on this port.")
+    ] = None,
+    event_module: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra module defining event types to route (plugins, tests)."),
+    ] = None,
+) -> None:
+    """Publish every stored event to its bus subject, in store order (leader-elected)."""
+    for module in event_module or []:
+        importlib.import_module(module)
+    asyncio.run(run_relay(InfraSettings.from_env(), batch_size=batch_size, health_port=health_port))
 
 
 def main() -> None:

@@ -113,11 +113,7 @@ class Relay:
             if not batch:
                 await self.store.wait_for_append(self.idle_wait_s)
                 continue
-            acks = await self.bus.publish_batch(
-                [self._message(event) for event in batch], expected_last_sequence=last_sequence
-            )
-            last_sequence = acks[-1].sequence
-            self.cursor = batch[-1].position
+            last_sequence = await self._publish(batch, last_sequence)
             metrics.RELAYED.labels(self.name).inc(len(batch))
             await self._save_cursor()
 
@@ -127,17 +123,25 @@ class Relay:
         self.cursor, last_sequence = await self.resync()
         published = 0
         while batch := await self.store.read_all_raw(after=self.cursor, limit=self.batch_size):
-            acks = await self.bus.publish_batch(
-                [self._message(event) for event in batch], expected_last_sequence=last_sequence
-            )
-            last_sequence = acks[-1].sequence
-            self.cursor = batch[-1].position
+            last_sequence = await self._publish(batch, last_sequence)
             published += len(batch)
         await self._save_cursor()
         return published
 
+    async def _publish(self, batch: list[StoredEvent], last_sequence: int) -> int:
+        # A duplicate's ack carries the original (older) sequence; only the stream knows
+        # where its tail is then.
+        acks = await self.bus.publish_batch(
+            [self._message(event) for event in batch], expected_last_sequence=last_sequence
+        )
+        self.cursor = batch[-1].position
+        if any(ack.duplicate for ack in acks):
+            return await self.bus.last_sequence()
+        return acks[-1].sequence
+
     async def resync(self) -> tuple[int, int]:
         """Where to resume: (last store position on the bus, the bus's last sequence)."""
+        self._saved = await self.store.checkpoint(self.name)
         last_sequence = await self.bus.last_sequence()
         first_sequence = max(1, await self.bus.first_sequence())
         floor = max(first_sequence, last_sequence - self.resync_scan_limit + 1)
@@ -145,9 +149,7 @@ class Relay:
             message = await self.bus.get(sequence)
             if message is not None and POSITION in message.headers:
                 return int(message.headers[POSITION]), last_sequence
-        saved = await self.store.checkpoint(self.name)
-        self._saved = saved
-        return saved, last_sequence
+        return self._saved, last_sequence
 
     def _message(self, event: StoredEvent) -> OutgoingMessage:
         try:
