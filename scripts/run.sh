@@ -4,8 +4,15 @@
 set -euo pipefail
 
 breakout db migrate
+
+pids=()
 breakout relay &
-relay=$!
-# Background jobs of a script ignore Ctrl-C, so the relay is stopped here when the tail ends.
-trap 'kill -TERM "$relay" 2>/dev/null || true; wait "$relay" || true' EXIT
-breakout store tail
+pids+=($!)
+breakout store tail &
+pids+=($!)
+
+# Background jobs of a script ignore Ctrl-C, so this script stops them: on Ctrl-C/SIGTERM,
+# or as soon as either ends (a relay that dies must not leave a tail that looks healthy).
+trap 'kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true' EXIT
+trap 'exit 130' INT TERM
+wait -n
