@@ -96,9 +96,17 @@ def postgres_answers(url: str) -> bool:
     return True
 
 
+async def _quiet(_error: Exception) -> None:
+    """nats-py prints every connection error with a traceback; a probe reports it as False."""
+
+
 async def _nats_jetstream_info(url: str) -> None:
     nc = await nats.connect(
-        url, connect_timeout=PROBE_TIMEOUT_S, allow_reconnect=False, max_reconnect_attempts=0
+        url,
+        connect_timeout=PROBE_TIMEOUT_S,
+        allow_reconnect=False,
+        max_reconnect_attempts=0,
+        error_cb=_quiet,
     )
     try:
         await nc.jetstream().account_info()
