@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date
@@ -35,6 +36,12 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     # release, and these connections never keep session state: locks are transaction-scoped,
     # the listener has its own connection, the staging table drops at commit.
     return None
+
+
+class _Mode(enum.Enum):
+    INSERT = "insert"  # one INSERT ... SELECT unnest: lowest latency for a few events
+    COPY_TRUSTED = "copy"  # COPY, trusting that no event is stored yet (a unique index checks)
+    COPY_CHECKED = "copy-checked"  # COPY of only the events not stored yet
 
 
 class PostgresEventStore:
@@ -98,6 +105,24 @@ class PostgresEventStore:
     ) -> tuple[int, dict[str, int]]:
         encoded = q.encode_appends(appends)
         await self._ensure_md_days(appends)
+        if not bulk:
+            return await self._transaction(appends, encoded, checkpoint, _Mode.INSERT)
+        try:
+            # Fast path: assume nothing is stored yet and COPY straight in.
+            return await self._transaction(appends, encoded, checkpoint, _Mode.COPY_TRUSTED)
+        except (asyncpg.UniqueViolationError, WrongExpectedVersion):
+            # A retried batch breaks a unique index (or its stale expected versions): only then
+            # pay for finding out which events are stored, in a second transaction. Retrying
+            # the whole transaction is cheaper on the common path than a savepoint around COPY.
+            return await self._transaction(appends, encoded, checkpoint, _Mode.COPY_CHECKED)
+
+    async def _transaction(
+        self,
+        appends: Sequence[StreamAppend],
+        encoded: Sequence[list[q.Row]],
+        checkpoint: tuple[str, int] | None,
+        mode: _Mode,
+    ) -> tuple[int, dict[str, int]]:
         async with self._pool.acquire() as conn, conn.transaction():
             if checkpoint is not None:
                 # Before the writer lock: a second instance of the consumer waits on the row
@@ -108,12 +133,7 @@ class PostgresEventStore:
                 # positions, so it need not queue behind the writers.
                 return 0, {}
             await self._take_writer_lock(conn)
-            if bulk:
-                versions = await self._stream_versions(conn, appends)
-                rows = await self._copy(conn, appends, encoded, versions)
-                if rows:
-                    await conn.execute(q.MD_HEADS_AND_NOTIFY, *q.md_heads(rows))
-            else:
+            if mode is _Mode.INSERT:
                 versions, existing = await self._versions_and_existing(conn, appends)
                 rows = q.stage(appends, encoded, versions, existing)
                 if rows:
@@ -121,6 +141,16 @@ class PostgresEventStore:
                     streams, heads = q.md_heads(rows)
                     if streams:
                         await conn.execute(q.MD_HEADS_ADVANCE, streams, heads)
+            else:
+                versions = await self._stream_versions(conn, appends)
+                if mode is _Mode.COPY_TRUSTED:
+                    rows = q.stage(appends, encoded, versions, set(), dedupe=False)
+                else:
+                    existing = await self._staged_existing_ids(conn, appends)
+                    rows = q.stage(appends, encoded, versions, existing)
+                if rows:
+                    await self._copy_rows(conn, rows)
+                    await conn.execute(q.MD_HEADS_AND_NOTIFY, *q.md_heads(rows))
             if self._before_commit is not None:
                 await self._before_commit()
         return len(rows), versions
@@ -166,28 +196,6 @@ class PostgresEventStore:
         row = await conn.fetchrow(q.VERSIONS_AND_EXISTING, streams, ids, lo, hi)
         assert row is not None  # an aggregate query always returns one row
         return dict(zip(row["streams"], row["versions"], strict=True)), set(row["existing"])
-
-    async def _copy(
-        self,
-        conn: Conn,
-        appends: Sequence[StreamAppend],
-        encoded: Sequence[list[q.Row]],
-        versions: dict[str, int],
-    ) -> list[q.Row]:
-        # Fast path: assume nothing is stored yet and COPY straight in. A retried batch breaks
-        # a unique index (or an expected version), and only then do we pay for finding out
-        # which events are already stored.
-        numbered = dict(versions)
-        try:
-            rows = q.stage(appends, encoded, numbered, set(), dedupe=False)
-            async with conn.transaction():  # a savepoint: a failed COPY leaves the lock held
-                await self._copy_rows(conn, rows)
-            versions.update(numbered)
-        except (asyncpg.UniqueViolationError, WrongExpectedVersion):
-            existing = await self._staged_existing_ids(conn, appends)
-            rows = q.stage(appends, encoded, versions, existing)
-            await self._copy_rows(conn, rows)
-        return rows
 
     async def _copy_rows(self, conn: Conn, rows: list[q.Row]) -> None:
         # One COPY per leaf partition, in batch order: positions are drawn per COPY, so a batch
