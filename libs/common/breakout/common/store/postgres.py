@@ -174,7 +174,8 @@ class PostgresEventStore:
         #
         # The cost is that writers commit one at a time. Everything that can happen outside
         # the critical section does: payload encoding, partition creation, the checkpoint row
-        # lock. Inside, a domain append costs ~3 round trips, a bulk append one COPY.
+        # lock. Inside, a domain append is 3 statements; a bulk append a version read, one COPY
+        # per day partition and a stream-heads update.
         # The alternative (xid8 + snapshot xmin on the read side) is discussed in
         # docs/adr/0001-store-ordering.md. The lock must be its own statement: in READ
         # COMMITTED each statement takes its snapshot when it starts, so reads in the same
