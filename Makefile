@@ -20,7 +20,7 @@ help:
 	@echo "make run      start NATS + Postgres if needed, migrate, run the relay and tail the store"
 	@echo "make test     run the tests against their own (or the configured) NATS + Postgres"
 	@echo "make lint     ruff check, ruff format --check, mypy"
-	@echo "make bench    run the benchmarks (python -m bench)"
+	@echo "make bench    run the benchmarks (python -m bench), writes bench/results.json"
 
 install: $(STAMP)
 
@@ -42,7 +42,7 @@ test: install
 	$(RUN) breakout dev run --workdir .dev/test-stack -- pytest -q $(PYTEST_ARGS)
 
 bench: install
-	$(RUN) python -m bench
+	$(RUN) breakout dev run --workdir .dev/bench-stack -- python -m bench
 
 run: install
 	$(RUN) breakout dev run --workdir .dev/stack -- bash scripts/run.sh
