@@ -55,7 +55,7 @@ async def main() -> dict[str, object]:
                 store, infra.nats_url, prefix, N_RELAY
             )
             figures["relay.eps"] = await relay_bench.relay_eps(
-                store, bus, await store.head_position()
+                store, bus, infra.nats_url, await store.head_position()
             )
         finally:
             await bus.delete_stream()

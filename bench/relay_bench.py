@@ -3,38 +3,40 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 
 import nats
 
 from breakout.common.bus.nats import NatsBus
-from breakout.common.bus.port import ConsumerConfig
 from breakout.common.events import encode_wire
 from breakout.common.leader import InMemoryLeaderLock
 from breakout.common.relay import Relay
 from breakout.common.store.postgres import PostgresEventStore
 
 
-async def relay_eps(store: PostgresEventStore, bus: NatsBus, total: int) -> float:
-    """Events/s from the relay's start until a pull consumer has acked all `total` events."""
-    consumer = await bus.pull_consumer(
-        ConsumerConfig(durable="bench-consumer", filter_subjects=("md.>",), ack_wait_s=30)
+async def relay_eps(store: PostgresEventStore, bus: NatsBus, nats_url: str, total: int) -> float:
+    """Events/s from the relay's start until a consumer process has acked all `total` events."""
+    consumer = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.consumer",
+        nats_url,
+        bus.prefix,
+        str(total),
+        stdout=asyncio.subprocess.PIPE,
     )
+    assert consumer.stdout is not None
+    if (await consumer.stdout.readline()).strip() != b"ready":
+        raise RuntimeError("bench consumer did not start")
     relay = Relay(store, bus, InMemoryLeaderLock("bench-relay"), batch_size=1000)
-    started = time.perf_counter()
+    started = time.time()
     task = asyncio.create_task(relay.run())
-    received = 0
-    while received < total:
-        messages = await consumer.fetch(1000, 5.0)
-        if not messages:
-            raise RuntimeError(f"relay stalled at {received}/{total}")
-        for message in messages:
-            await message.ack()
-        received += len(messages)
-    elapsed = time.perf_counter() - started
+    finished = float((await consumer.stdout.readline()).strip())
+    await consumer.wait()
     relay.stop()
     await task
-    return total / elapsed
+    return total / (finished - started)
 
 
 async def raw_publish_eps(

@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Coroutine
+from typing import Any
 
 import structlog
 
 from breakout.common import metrics
 from breakout.common.bus.port import (
-    EVENT_TYPE,
     POSITION,
-    STREAM,
     Bus,
     BusError,
     OutgoingMessage,
@@ -108,14 +108,27 @@ class Relay:
     async def _lead(self) -> None:
         self.cursor, last_sequence = await self.resync()
         self._log.info("relaying", cursor=self.cursor, bus_last_sequence=last_sequence)
-        while not self._stopping.is_set() and not self.leader.lost.is_set():
-            batch = await self.store.read_all_raw(after=self.cursor, limit=self.batch_size)
-            if not batch:
-                await self.store.wait_for_append(self.idle_wait_s)
-                continue
-            last_sequence = await self._publish(batch, last_sequence)
-            metrics.RELAYED.labels(self.name).inc(len(batch))
-            await self._save_cursor()
+        # Read-ahead: the next batch is fetched from the store while this one is acked.
+        ahead: asyncio.Task[list[StoredEvent]] | None = None
+        try:
+            while not self._stopping.is_set() and not self.leader.lost.is_set():
+                batch = await (ahead or self._read(self.cursor))
+                ahead = None
+                if not batch:
+                    await self.store.wait_for_append(self.idle_wait_s)
+                    continue
+                ahead = asyncio.create_task(self._read(batch[-1].position))
+                last_sequence = await self._publish(batch, last_sequence)
+                metrics.RELAYED.labels(self.name).inc(len(batch))
+                await self._save_cursor()
+        finally:
+            if ahead is not None:
+                ahead.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ahead
+
+    def _read(self, after: int) -> Coroutine[Any, Any, list[StoredEvent]]:
+        return self.store.read_all_raw(after=after, limit=self.batch_size)
 
     async def publish_pending(self) -> int:
         """Publish everything up to the store's head once (backtests, tests); return the count."""
@@ -162,7 +175,9 @@ class Relay:
             subject=subject,
             payload=encode_wire(event),
             msg_id=str(event.event_id),
-            headers={POSITION: str(event.position), EVENT_TYPE: event.type, STREAM: event.stream},
+            # The envelope in the body carries type and stream; headers stay minimal because
+            # every header is parsed per message by client and server alike.
+            headers={POSITION: str(event.position)},
         )
 
     async def _save_cursor(self) -> None:

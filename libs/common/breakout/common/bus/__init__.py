@@ -4,10 +4,8 @@ from breakout.common.bus.memory import InMemoryBus
 from breakout.common.bus.nats import NatsBus
 from breakout.common.bus.port import (
     DOMAIN_ROOTS,
-    EVENT_TYPE,
     MSG_ID,
     POSITION,
-    STREAM,
     Bus,
     BusError,
     BusMessage,
@@ -20,10 +18,8 @@ from breakout.common.bus.port import (
 
 __all__ = [
     "DOMAIN_ROOTS",
-    "EVENT_TYPE",
     "MSG_ID",
     "POSITION",
-    "STREAM",
     "Bus",
     "BusError",
     "BusMessage",

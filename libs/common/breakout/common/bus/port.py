@@ -12,11 +12,9 @@ from typing import Protocol
 
 import msgspec
 
-# Header names the relay sets on every message.
+# Header names the relay sets on every message (type and stream travel in the body).
 MSG_ID = "Nats-Msg-Id"
 POSITION = "Breakout-Position"
-EVENT_TYPE = "Breakout-Type"
-STREAM = "Breakout-Stream"
 
 # First subject tokens of every domain (ARCHITECTURE.md, "Bus"). A stream without a prefix
 # captures exactly these; a new domain is added here.
