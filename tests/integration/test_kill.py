@@ -152,3 +152,29 @@ async def _wait_for(read: object, target: int, fleet: Fleet, logs: Path) -> None
             if proc.poll() is not None:
                 fleet.start(name)
         await asyncio.sleep(0.2)
+
+
+async def test_sigterm_stops_a_consumer_gracefully(
+    infra: InfraSettings, bus_prefix: str, tmp_path: Path
+) -> None:
+    async with fresh_database(infra) as dsn:
+        env = {
+            **os.environ,
+            "DATABASE_URL": dsn,
+            "NATS_URL": infra.nats_url,
+            "BREAKOUT_BUS_PREFIX": bus_prefix,
+        }
+        fleet = Fleet(env, tmp_path)
+        store = await PostgresEventStore.connect(dsn)
+        try:
+            await store.append("tick-A", [tick("A", 0)])
+            fleet.start("consumer")
+            await _wait_for(lambda: store.checkpoint("kill-totals"), 1, fleet, tmp_path)
+            proc = fleet.procs["consumer"]
+            proc.send_signal(signal.SIGTERM)
+            assert await asyncio.to_thread(proc.wait, 15) == 0
+            log = (tmp_path / "consumer.log").read_text()
+            assert '"event": "stopped"' in log
+        finally:
+            fleet.stop_all()
+            await store.close()

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import socket
+import time
+import urllib.request
 from collections.abc import AsyncIterator
 
 import msgspec
 import pytest
 
+from breakout.common.bus.memory import InMemoryBus
 from breakout.common.bus.port import POSITION
+from breakout.common.clock import SimulatedClock
 from breakout.common.config import InfraSettings
 from breakout.common.events import (
     MessageDeadLettered,
@@ -20,6 +26,8 @@ from breakout.common.events import (
 )
 from breakout.common.relay import Relay
 from breakout.common.runtime.application import ProcessApplication, RuntimeConfig
+from breakout.common.runtime.service import run_until_signalled
+from breakout.common.store import InMemoryEventStore
 from breakout.common.store.port import EventFilter
 from tests.integration.stacks import Stack, open_stack
 from tests.support.sample import BASE_TIME, RunningTotal, TotalUpdated, tick
@@ -205,3 +213,62 @@ async def test_two_relays_one_leader(stack: Stack) -> None:
         await asyncio.gather(*tasks)
     assert await _bus_positions(stack) == await _store_positions(stack)
     assert len(await _store_positions(stack)) == 50
+
+
+async def test_consumer_behind_bus_retention_catches_up_from_the_store(bus_prefix: str) -> None:
+    store = InMemoryEventStore(SimulatedClock())
+    bus = InMemoryBus(bus_prefix, max_msgs=10)  # the bus keeps only the last 10 messages
+    stack = Stack("memory", store, bus)
+    app = ProcessApplication("totals", RunningTotal(), store, bus, config=FAST)
+    task = asyncio.create_task(app.run())
+    await asyncio.sleep(0.2)  # following the bus, nothing to do yet
+    await _produce(stack, 60, keys="A")
+    await Relay(store, bus, stack.leader("relay")).publish_pending()  # 50 of 60 already gone
+    assert await bus.first_sequence() == 51
+    await _until(lambda: app.checkpoint >= 60)
+    app.stop()
+    await task
+    totals = await store.read_stream("total-A")
+    assert [e.data.input_seq for e in totals] == list(range(60))  # type: ignore[attr-defined]
+
+
+async def test_service_shell_serves_health_and_metrics(bus_prefix: str) -> None:
+    store = InMemoryEventStore(SimulatedClock())
+    bus = InMemoryBus(bus_prefix)
+    app = ProcessApplication("totals", RunningTotal(), store, bus, config=FAST)
+    await store.append("tick-A", [tick("A", 0)])
+    port = _free_port()
+    stopping = asyncio.Event()
+    service = asyncio.create_task(
+        run_until_signalled(
+            "totals", [app], {"consumer": app.health}, health_port=port, stopping=stopping
+        )
+    )
+    await _until(lambda: app.checkpoint >= 1)
+    health = await _get(f"http://127.0.0.1:{port}/health")
+    metrics = await _get(f"http://127.0.0.1:{port}/metrics/")
+    stopping.set()
+    await service
+    body = json.loads(health)
+    assert body["ok"] is True
+    assert body["components"]["consumer"]["checkpoint"] == 1
+    assert 'breakout_events_in_total{consumer="totals"}' in metrics
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def _get(url: str) -> str:
+    def fetch() -> str:
+        for _ in range(50):
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    return str(response.read().decode())
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError(f"{url} never answered")
+
+    return await asyncio.to_thread(fetch)

@@ -20,7 +20,6 @@ from breakout.common.events import (
 )
 from breakout.common.events.base import is_valid_tag
 from breakout.common.ids import derived_event_id, external_event_id
-from breakout.common.subjects import subject_matches
 from tests.support.sample import BASE_TIME, Tick
 
 
@@ -96,21 +95,6 @@ def test_wire_envelope_round_trip_keeps_payload_bytes() -> None:
     back = decode_wire(wire)
     assert back.position == 5
     assert back.decode().data == tick
-
-
-@pytest.mark.parametrize(
-    ("pattern", "subject", "expected"),
-    [
-        ("md.trade.*.BTCUSDT", "md.trade.binance.BTCUSDT", True),
-        ("md.trade.*.BTCUSDT", "md.trade.binance.ETHUSDT", False),
-        ("md.>", "md.trade.binance.BTCUSDT", True),
-        ("md.>", "md", False),
-        ("pos.*", "pos.opened.x", False),
-        ("feat.density.BTCUSDT", "feat.density.BTCUSDT", True),
-    ],
-)
-def test_subject_matching(pattern: str, subject: str, expected: bool) -> None:
-    assert subject_matches(pattern, subject) is expected
 
 
 def test_subject_tokens_and_categories() -> None:

@@ -24,7 +24,8 @@ import msgspec
 import structlog
 
 from breakout.common import metrics
-from breakout.common.bus.port import Bus, BusMessage, ConsumerConfig, PullConsumer
+from breakout.common.bus.matching import matches_any
+from breakout.common.bus.port import Bus, BusMessage, ConsumerConfig
 from breakout.common.clock import Clock, LiveClock
 from breakout.common.events import (
     MessageDeadLettered,
@@ -37,7 +38,6 @@ from breakout.common.events import (
 from breakout.common.ids import derived_event_id, external_event_id
 from breakout.common.runtime.core import Core, Emit, SnapshottingCore
 from breakout.common.store.port import CheckpointConflict, EventStore, StreamAppend
-from breakout.common.subjects import any_matches
 
 log = structlog.get_logger(__name__)
 
@@ -99,10 +99,10 @@ class ProcessApplication:
         )
         self._log.info("following bus", checkpoint=self.checkpoint)
         while not self._stopping.is_set():
-            await self._check_retention(consumer)
-            for message in await consumer.fetch(
-                self.config.fetch_batch, self.config.fetch_timeout_s
-            ):
+            expected_next = await consumer.next_sequence()
+            messages = await consumer.fetch(self.config.fetch_batch, self.config.fetch_timeout_s)
+            await self._check_retention(expected_next)
+            for message in messages:
                 if self._stopping.is_set():
                     # Not processed: let the bus hand it to whoever runs next, promptly.
                     await message.nak()
@@ -165,15 +165,17 @@ class ProcessApplication:
         self._log.info("caught up from store", handled=handled, checkpoint=self.checkpoint)
         return handled
 
-    async def _check_retention(self, consumer: PullConsumer) -> None:
-        # If the stream dropped messages this consumer never got, the store still has them.
+    async def _check_retention(self, expected_next: int) -> None:
+        # Messages from `expected_next` on were ours to see; if the stream no longer holds the
+        # first of them, retention dropped some before we fetched them. The store has them:
+        # catch up from it first (in order), then what was just fetched is skipped as done.
         assert self.bus is not None
-        if await consumer.next_sequence() < await self.bus.first_sequence():
+        if await self.bus.first_sequence() > expected_next:
             self._log.warning("behind bus retention; catching up from the store")
             await self.catch_up()
 
     def _selects(self, event: RecordedEvent) -> bool:
-        return any_matches(self.core.subjects, event.data.subject())
+        return matches_any(self.core.subjects, event.data.subject())
 
     # -- one message ----------------------------------------------------------------------
 

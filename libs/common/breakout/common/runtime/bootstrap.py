@@ -28,7 +28,7 @@ async def run_process_application(
     try:
         await bus.ensure_stream()
         app = ProcessApplication(name, core, store, bus, config=config)
-        await run_until_signalled(name, [app], {"consumer": app.health}, health_port)
+        await run_until_signalled(name, [app], {"consumer": app.health}, health_port=health_port)
     finally:
         await bus.close()
         await store.close()
@@ -45,7 +45,9 @@ async def run_relay(
     leader = PostgresLeaderLock(settings.database_url, leader_name)
     try:
         relay = Relay(store, bus, leader, batch_size=batch_size)
-        await run_until_signalled("relay", [relay], {"relay": relay.health}, health_port)
+        await run_until_signalled(
+            "relay", [relay], {"relay": relay.health}, health_port=health_port
+        )
     finally:
         await leader.release()
         await bus.close()

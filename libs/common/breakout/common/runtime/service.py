@@ -30,11 +30,16 @@ async def run_until_signalled(
     service: str,
     components: Sequence[Component],
     checks: Mapping[str, HealthCheck],
+    *,
     health_port: int | None = None,
     health_host: str = "127.0.0.1",
+    stopping: asyncio.Event | None = None,
 ) -> None:
-    """Run `components` (and the health endpoint) until a signal, or until one of them fails."""
-    stopping = asyncio.Event()
+    """Run `components` (and the health endpoint) until a signal, or until one of them fails.
+
+    `stopping` may be passed in so an embedding program can stop the service too.
+    """
+    stopping = stopping or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
