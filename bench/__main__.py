@@ -47,6 +47,10 @@ async def main() -> dict[str, object]:
         try:
             figures["store.copy_baseline_eps"] = await store_bench.copy_baseline_eps(dsn, N_APPEND)
             figures["store.append_batch_eps"] = await store_bench.append_batch_eps(store, N_APPEND)
+            await asyncpg_vacuum(dsn)
+            per_event, payload = await store_bench.md_bytes_per_event(dsn)
+            figures["store.md_bytes_per_event"] = per_event
+            figures["store.md_payload_bytes_per_event"] = payload
             p50, p99 = await store_bench.single_append_latency_ms(store, N_SINGLE)
             figures["store.append_single_p50_ms"] = p50
             figures["store.append_single_p99_ms"] = p99
@@ -71,6 +75,15 @@ async def main() -> dict[str, object]:
         float(figures["relay.eps"]) / float(figures["bus.raw_publish_eps"])  # type: ignore[arg-type]
     )
     return figures
+
+
+async def asyncpg_vacuum(dsn: str) -> None:
+    """VACUUM ANALYZE so sizes are measured as a settled table holds them."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("VACUUM ANALYZE events")
+    finally:
+        await conn.close()
 
 
 def write(figures: dict[str, object]) -> None:

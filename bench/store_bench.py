@@ -86,3 +86,19 @@ async def read_all_eps(store: PostgresEventStore, limit_events: int) -> float:
         seen += len(events)
         cursor = events[-1].position
     return seen / (time.perf_counter() - started)
+
+
+async def md_bytes_per_event(dsn: str) -> tuple[float, float]:
+    """On-disk bytes per market-data event (heap + indexes + TOAST) and JSON payload bytes."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        total = await conn.fetchval(
+            """SELECT sum(pg_total_relation_size(inhrelid))
+               FROM pg_inherits WHERE inhparent = 'events_md'::regclass"""
+        )
+        rows, payload = await conn.fetchrow(
+            "SELECT count(*), avg(octet_length(data::text)) FROM events WHERE market_data"
+        )
+        return float(total) / rows, float(payload)
+    finally:
+        await conn.close()
