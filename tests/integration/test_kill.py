@@ -63,6 +63,15 @@ class Fleet:
                 proc.kill()
 
 
+def _env(dsn: str, infra: InfraSettings, bus_prefix: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": dsn,
+        "NATS_URL": infra.nats_url,
+        "BREAKOUT_BUS_PREFIX": bus_prefix,
+    }
+
+
 async def _chaos(fleet: Fleet, rng: random.Random, stop: asyncio.Event) -> None:
     while not stop.is_set():
         await asyncio.sleep(rng.uniform(0.3, 1.0))
@@ -79,13 +88,7 @@ async def test_sigkill_relay_and_consumer(
     keys = "ABCD"
     n_ticks = 800
     async with fresh_database(infra) as dsn:
-        env = {
-            **os.environ,
-            "DATABASE_URL": dsn,
-            "NATS_URL": infra.nats_url,
-            "BREAKOUT_BUS_PREFIX": bus_prefix,
-        }
-        fleet = Fleet(env, tmp_path)
+        fleet = Fleet(_env(dsn, infra, bus_prefix), tmp_path)
         store = await PostgresEventStore.connect(dsn)
         bus = await NatsBus.connect(infra.nats_url, prefix=bus_prefix)
         await bus.ensure_stream()
@@ -158,13 +161,7 @@ async def test_sigterm_stops_a_consumer_gracefully(
     infra: InfraSettings, bus_prefix: str, tmp_path: Path
 ) -> None:
     async with fresh_database(infra) as dsn:
-        env = {
-            **os.environ,
-            "DATABASE_URL": dsn,
-            "NATS_URL": infra.nats_url,
-            "BREAKOUT_BUS_PREFIX": bus_prefix,
-        }
-        fleet = Fleet(env, tmp_path)
+        fleet = Fleet(_env(dsn, infra, bus_prefix), tmp_path)
         store = await PostgresEventStore.connect(dsn)
         try:
             await store.append("tick-A", [tick("A", 0)])
