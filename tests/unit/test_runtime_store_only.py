@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from breakout.common.clock import SimulatedClock
 from breakout.common.events import MessageDeadLettered, dead_letter_stream
-from breakout.common.runtime.application import ProcessApplication, RuntimeConfig
+from breakout.common.runtime.application import ConsumerFenced, ProcessApplication, RuntimeConfig
 from breakout.common.store import InMemoryEventStore
 from tests.support.sample import RunningTotal, TotalUpdated, tick
 
@@ -80,3 +82,13 @@ async def test_consumer_reads_only_its_subjects() -> None:
     # Its own outputs (category "total") are in the store but never fed back to it.
     assert app.checkpoint == 4
     assert await store.stream_version("total-A") == 2
+
+
+async def test_a_second_instance_of_a_consumer_is_fenced_not_duplicated() -> None:
+    store = await _seeded(6)
+    stale = ProcessApplication("totals", RunningTotal(), store, None)
+    await ProcessApplication("totals", RunningTotal(), store, None).start()
+    outputs_before = await store.head_position()
+    with pytest.raises(ConsumerFenced, match="committed up to 6"):
+        await stale.catch_up()  # never recovered: thinks it is at 0
+    assert await store.head_position() == outputs_before

@@ -42,6 +42,10 @@ from breakout.common.store.port import CheckpointConflict, EventStore, StreamApp
 log = structlog.get_logger(__name__)
 
 
+class ConsumerFenced(RuntimeError):
+    """Another instance of this consumer moved the checkpoint: this one must restart."""
+
+
 class RuntimeConfig(msgspec.Struct, frozen=True, kw_only=True):
     """Tuning of one process application; every bus timing explicit."""
 
@@ -212,10 +216,12 @@ class ProcessApplication:
         try:
             await self.store.commit(self.name, event.position, appends)
         except CheckpointConflict as conflict:
-            # Another instance of this consumer got there first: its outputs stand, ours go.
-            self._log.warning("checkpoint moved under us", checkpoint=conflict.checkpoint)
-            self.checkpoint = conflict.checkpoint
-            return
+            # Another instance of this consumer got there first: its outputs stand, ours are
+            # dropped, and this core's state no longer matches the log. Stop; a restart
+            # rebuilds the state (one running instance per consumer name is the rule).
+            raise ConsumerFenced(
+                f"{self.name}: another instance committed up to {conflict.checkpoint}"
+            ) from conflict
         self.checkpoint = event.position
         metrics.EVENTS_IN.labels(self.name).inc()
         metrics.EVENTS_OUT.labels(self.name).inc(sum(len(a.events) for a in appends))
