@@ -159,7 +159,7 @@ async def test_garbage_and_unknown_types_are_dead_lettered_and_consumer_goes_on(
         await stack.bus.publish_raw("ops.test.tick.A", garbage)
         await stack.bus.publish_raw("ops.test.tick.A", unknown)
         await stack.bus.publish_raw("ops.test.tick.A", b'{"position": "nope"}')
-        await _produce_more(stack)
+        await stack.store.append("tick-A", [tick("A", 3)])
         fourth = await _last_tick(stack)
         await _until(lambda: app.checkpoint >= fourth and len(letters_seen) >= 3)
     finally:
@@ -178,10 +178,6 @@ async def test_garbage_and_unknown_types_are_dead_lettered_and_consumer_goes_on(
     assert base64.b64decode(letters[0].payload_b64) == garbage  # type: ignore[attr-defined]
     totals = await stack.store.read_stream("total-A")
     assert [e.data.input_seq for e in totals] == [0, 1, 2, 3]  # type: ignore[attr-defined]
-
-
-async def _produce_more(stack: Stack) -> None:
-    await stack.store.append("tick-A", [tick("A", 3)])
 
 
 async def test_relay_restarts_without_publishing_twice(stack: Stack) -> None:

@@ -24,7 +24,6 @@ from breakout.common import metrics
 from breakout.common.bus.port import (
     POSITION,
     Bus,
-    BusError,
     OutgoingMessage,
     WrongLastSequence,
 )
@@ -188,5 +187,3 @@ class Relay:
             max(0, await self.store.head_position() - self.cursor)
         )
 
-
-__all__ = ["BusError", "Relay", "RelayError"]
