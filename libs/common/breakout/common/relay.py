@@ -186,4 +186,3 @@ class Relay:
         metrics.RELAY_LAG.labels(self.name).set(
             max(0, await self.store.head_position() - self.cursor)
         )
-
