@@ -17,14 +17,33 @@ from breakout.common.events.base import (
     stream_category,
     subject_token,
 )
+from breakout.common.events.ctl import SubscriptionRequested
+from breakout.common.events.md import (
+    BookSnapshot,
+    Candle,
+    CandleMismatch,
+    MarketDataGap,
+    MarketDataResynced,
+    MarketTrade,
+    Ticker24h,
+    md_stream,
+)
 from breakout.common.events.ops import MessageDeadLettered, dead_letter_stream
 
 __all__ = [
+    "BookSnapshot",
+    "Candle",
+    "CandleMismatch",
     "Event",
+    "MarketDataGap",
+    "MarketDataResynced",
+    "MarketTrade",
     "MessageDeadLettered",
     "NewEvent",
     "RecordedEvent",
     "StoredEvent",
+    "SubscriptionRequested",
+    "Ticker24h",
     "UnknownEventType",
     "dead_letter_stream",
     "decode_event",
@@ -34,6 +53,7 @@ __all__ = [
     "event_type",
     "event_types",
     "is_market_data",
+    "md_stream",
     "register_upcaster",
     "stream_category",
     "subject_token",
