@@ -180,6 +180,10 @@ class RateLimiter:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
 
+    def now(self) -> float:
+        """The limiter's clock."""
+        return self._clock()
+
     @property
     def waiting(self) -> int:
         """Callers queued for a grant."""

@@ -1,0 +1,113 @@
+"""One symbol's order book: ccxt.pro keeps it from diffs; we snapshot its top at a cadence.
+
+ccxt.pro applies Binance's diff-depth protocol itself (REST snapshot, then diffs whose first id
+must follow the last one) and raises when an update id is skipped. Each such break, a lost
+connection, or a crossed book is recorded as `md.gap`; the next watch rebuilds the book from a
+fresh snapshot, recorded as `md.resynced`. A crossed book is never recorded as a snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import ccxt
+import structlog
+
+from breakout.common.events import MarketDataGap, MarketDataResynced
+from breakout.ingest.backoff import Backoff
+from breakout.ingest.ccxt_adapter import is_crossed, to_book
+from breakout.ingest.context import FAULTS, LATENCY, IngestContext
+
+log = structlog.get_logger(__name__)
+
+
+class BookFeed:
+    """The L2 book of one symbol, snapshotted every `book_interval_ms`."""
+
+    def __init__(self, ctx: IngestContext, symbol: str, market_id: str) -> None:
+        self.ctx = ctx
+        self.symbol = symbol
+        self.market_id = market_id
+        self.last_sequence: int | None = None
+        self.snapshots = 0
+        self._next_snapshot_ms = 0
+        self._broken_at_ms: int | None = None
+
+    async def run(self) -> None:
+        """Watch the book until cancelled, resyncing after every break."""
+        backoff = Backoff()
+        while True:
+            try:
+                book = await self.ctx.client.watch_order_book(self.symbol)
+            except (ccxt.ChecksumError, ccxt.InvalidNonce) as broken:
+                # ccxt dropped its copy; the next watch subscribes again from a fresh snapshot.
+                self._gap(f"depth update id gap: {str(broken)[:120]}")
+                continue
+            except ccxt.NetworkError as lost:
+                self._gap(f"book stream lost: {type(lost).__name__}: {str(lost)[:120]}")
+                await asyncio.sleep(backoff.next_delay_s())
+                continue
+            backoff.reset()
+            if is_crossed(book):
+                self._gap("crossed book")
+                await self._drop_book()
+                continue
+            self._on_book(book)
+
+    def _on_book(self, book: Any) -> None:
+        now = self.ctx.now_ms()
+        if self._broken_at_ms is not None:
+            self._resynced(book, now)
+        if now < self._next_snapshot_ms:
+            return
+        self._next_snapshot_ms = now + self.ctx.config.book_interval_ms
+        snapshot = to_book(
+            self.ctx.config.venue, self.market_id, book, self.ctx.config.book_depth, now
+        )
+        if snapshot.sequence == self.last_sequence:
+            return  # nothing changed since the last snapshot
+        self.last_sequence = snapshot.sequence
+        self.snapshots += 1
+        LATENCY.labels("book").observe(max(0, now - snapshot.exchange_ts_ms) / 1e3)
+        self.ctx.record("book", self.market_id, [((snapshot.sequence,), snapshot)])
+
+    async def _drop_book(self) -> None:
+        # Unsubscribe so the next watch starts from a fresh REST snapshot.
+        unwatch = getattr(self.ctx.client, "un_watch_order_book", None)
+        try:
+            if unwatch is not None:
+                await unwatch(self.symbol)
+        except ccxt.BaseError as failed:
+            log.warning("unwatch failed", symbol=self.market_id, error=repr(failed))
+        self.ctx.client.orderbooks.pop(self.symbol, None)
+
+    def _gap(self, reason: str) -> None:
+        FAULTS.labels("book").inc()
+        now = self.ctx.now_ms()
+        if self._broken_at_ms is None:
+            self._broken_at_ms = now
+        gap = MarketDataGap(
+            exchange=self.ctx.config.venue,
+            symbol=self.market_id,
+            feed="book",
+            reason=reason,
+            last_good_id=self.last_sequence,
+            detected_ts_ms=now,
+        )
+        self.ctx.record("gap", self.market_id, [(("book", now, reason), gap)])
+
+    def _resynced(self, book: Any, now: int) -> None:
+        self._broken_at_ms = None
+        self._next_snapshot_ms = 0  # record the rebuilt book at once
+        sequence = int(book["nonce"] or 0)
+        event = MarketDataResynced(
+            exchange=self.ctx.config.venue,
+            symbol=self.market_id,
+            feed="book",
+            recovered=0,
+            from_id=self.last_sequence,
+            to_id=sequence,
+            resynced_ts_ms=now,
+        )
+        self.ctx.record("resynced", self.market_id, [(("book", now, sequence), event)])

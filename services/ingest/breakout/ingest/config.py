@@ -1,0 +1,62 @@
+"""Ingest settings: the exchange, the symbol groups, cadences and limits (from the environment)."""
+
+from __future__ import annotations
+
+import os
+
+import msgspec
+
+from breakout.common.events.md import Timeframe
+from breakout.ingest.groups import parse_groups
+
+DEFAULT_TIMEFRAMES: tuple[Timeframe, ...] = ("1m", "5m", "15m", "1h")
+
+
+class IngestConfig(msgspec.Struct, frozen=True, kw_only=True):
+    """What one ingest process does. Keys and secrets are not here: they stay in the env."""
+
+    exchange: str = "binance"
+    # Our name for the venue in events and subjects; "binance" for the real one and the sim,
+    # which speaks its protocol.
+    venue: str = "binance"
+    base_url: str | None = None  # exchange_sim's address; None for the real exchange
+    groups: dict[str, tuple[str, ...]]
+    group: str
+    book_depth: int = 20
+    book_interval_ms: int = 1000
+    timeframes: tuple[Timeframe, ...] = DEFAULT_TIMEFRAMES
+    candle_history_bars: int = 500
+    candle_grace_ms: int = 2000
+    check_candles: bool = True
+    tickers: str = "own"  # "own": this group's symbols; "all": every market (one group only)
+    ticker_interval_s: float = 10.0
+    stale_after_s: float = 30.0
+    max_backfill_trades: int = 100_000
+    rest_weight_per_min: float = 5000.0
+    flush_interval_s: float = 0.05
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The symbols this process's group lists (run-time subscriptions come on top)."""
+        return self.groups[self.group]
+
+
+def config_from_env(group: str | None = None) -> IngestConfig:
+    """Read `INGEST_GROUPS` (`a=BTCUSDT,ETHUSDT;b=SOLUSDT`), `SYMBOL_GROUP`, and the rest."""
+    groups = parse_groups(os.environ.get("INGEST_GROUPS", "default=BTCUSDT,ETHUSDT"))
+    chosen = group or os.environ.get("SYMBOL_GROUP") or next(iter(groups))
+    if chosen not in groups:
+        raise ValueError(f"symbol group {chosen!r} is not in INGEST_GROUPS ({', '.join(groups)})")
+    env = os.environ.get
+    return IngestConfig(
+        exchange=env("INGEST_EXCHANGE", "binance"),
+        venue=env("INGEST_VENUE", "binance"),
+        base_url=env("EXCHANGE_BASE_URL") or None,
+        groups=groups,
+        group=chosen,
+        book_depth=int(env("INGEST_BOOK_DEPTH", "20")),
+        book_interval_ms=int(env("INGEST_BOOK_INTERVAL_MS", "1000")),
+        tickers=env("INGEST_TICKERS", "own"),
+        ticker_interval_s=float(env("INGEST_TICKER_INTERVAL_S", "10")),
+        stale_after_s=float(env("INGEST_STALE_AFTER_S", "30")),
+    )

@@ -1,0 +1,87 @@
+"""What every feed of one ingest process shares: the client, the limiter, the writer, ids."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import ccxt.pro
+from prometheus_client import Counter, Histogram
+
+from breakout.common.events import Event, NewEvent, md_stream
+from breakout.common.ids import external_event_id
+from breakout.ingest.ccxt_adapter import rate_checked
+from breakout.ingest.config import IngestConfig
+from breakout.ingest.ratelimit import Priority, RateLimiter
+from breakout.ingest.writer import MarketDataWriter
+
+T = TypeVar("T")
+
+LATENCY = Histogram(
+    "breakout_ingest_latency_seconds",
+    "Receive time minus exchange time of md events",
+    ["feed"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0),
+)
+FAULTS = Counter("breakout_ingest_faults_total", "md.gap events by feed", ["feed"])
+
+
+class IngestContext:
+    """Shared by all symbol feeds of the process (one ccxt client, one REST rate limiter)."""
+
+    def __init__(
+        self,
+        config: IngestConfig,
+        client: ccxt.pro.Exchange,
+        limiter: RateLimiter,
+        writer: MarketDataWriter,
+        now_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.limiter = limiter
+        self.writer = writer
+        self.now_ms = now_ms
+        self.producer = f"ingest.{config.group}"
+
+    async def rest(
+        self, weight: float, priority: Priority, request: Callable[[], Awaitable[T]]
+    ) -> T:
+        """A REST call through the process's rate limiter and breaker."""
+        return await self.limiter.call(weight, priority, rate_checked(self.client, request))
+
+    def record(
+        self, kind: str, symbol: str, items: Sequence[tuple[tuple[Any, ...], Event]]
+    ) -> None:
+        """Queue events of one md stream, each with the key that makes its id deterministic."""
+        if not items:
+            return
+        venue = self.config.venue
+        stream = md_stream(kind, venue, symbol)
+        now = self.now_ms()
+        self.writer.put(
+            stream,
+            [
+                NewEvent(
+                    event_id=external_event_id(venue, symbol, kind, *key),
+                    data=event,
+                    occurred_at=_at(_source_ms(event) or now),
+                    producer=self.producer,
+                )
+                for key, event in items
+            ],
+        )
+
+
+def _source_ms(event: Event) -> int | None:
+    for name in ("exchange_ts_ms", "open_ts_ms", "detected_ts_ms", "resynced_ts_ms"):
+        value = getattr(event, name, None)
+        if value is not None:
+            return int(value)
+    return None
+
+
+def _at(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
