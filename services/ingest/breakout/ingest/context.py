@@ -45,6 +45,15 @@ class IngestContext:
         self.writer = writer
         self.now_ms = now_ms
         self.producer = f"ingest.{config.group}"
+        self._exchange_seen_ms = 0
+
+    def saw_exchange_time(self, ts_ms: int) -> None:
+        """Note an exchange timestamp (the exchange's clock may run ahead of ours)."""
+        self._exchange_seen_ms = max(self._exchange_seen_ms, ts_ms)
+
+    def exchange_now_ms(self) -> int:
+        """Our best view of the exchange's clock: the later of ours and the newest print."""
+        return max(self.now_ms(), self._exchange_seen_ms)
 
     async def rest(
         self, weight: float, priority: Priority, request: Callable[[], Awaitable[T]]

@@ -79,7 +79,7 @@ class SymbolFeed:
         since = (
             last + width
             if last is not None
-            else self.ctx.now_ms() - width * self.ctx.config.candle_history_bars
+            else self.ctx.exchange_now_ms() - width * self.ctx.config.candle_history_bars
         )
         candles = await fetch_klines(
             self.ctx, self.symbol, self.market_id, tf, since_ms=since, limit=1000

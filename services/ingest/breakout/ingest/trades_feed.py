@@ -83,6 +83,7 @@ class TradesFeed:
     def _record(self, trades: list[MarketTrade]) -> None:
         if not trades:
             return
+        self.ctx.saw_exchange_time(trades[-1].exchange_ts_ms)
         for trade in trades:
             lag_ms = max(0, trade.received_ts_ms - trade.exchange_ts_ms)
             LATENCY.labels("trades").observe(lag_ms / 1e3)
@@ -158,7 +159,7 @@ class TradesFeed:
         """Close candles whose end has passed (only while the trade feed is continuous)."""
         if self.live:
             self.closed.put_nowait(
-                self.candles.close_due(self.ctx.now_ms() - self.ctx.config.candle_grace_ms)
+                self.candles.close_due(self.ctx.exchange_now_ms() - self.ctx.config.candle_grace_ms)
             )
 
 
@@ -176,7 +177,7 @@ async def fetch_klines(
         Priority.LIVE,
         lambda: ctx.client.fetch_ohlcv(symbol, tf, since=since_ms, limit=limit),
     )
-    now = ctx.now_ms()
+    now = ctx.exchange_now_ms()
     return [
         to_candle(ctx.config.venue, market_id, tf, row)
         for row in rows

@@ -1,0 +1,167 @@
+"""Ingest against exchange_sim through the real ccxt / ccxt.pro, into a real Postgres store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ccxt.pro
+import pytest
+
+from breakout.common.events import (
+    BookSnapshot,
+    Candle,
+    MarketDataGap,
+    MarketDataResynced,
+    MarketTrade,
+    Ticker24h,
+)
+from breakout.common.exchange import ccxt_config
+from breakout.exchange_sim.testing import running_sim
+from tests.integration.ingest_support import (
+    assert_consecutive,
+    ingest_config,
+    running_ingest,
+    stream_events,
+    unique_venue,
+    wait_until,
+)
+from tests.integration.store_support import store_dsn  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+
+async def _trades(dsn: str, venue: str, symbol: str) -> list[MarketTrade]:
+    events = await stream_events(dsn, "trade", venue, symbol)
+    return [e.data for e in events if isinstance(e.data, MarketTrade)]
+
+
+async def _of(dsn: str, kind: str, venue: str, symbol: str, cls: type[Any]) -> list[Any]:
+    return [
+        e.data for e in await stream_events(dsn, kind, venue, symbol) if isinstance(e.data, cls)
+    ]
+
+
+async def _exchange_trades(base_url: str, symbol: str, from_id: int, count: int) -> list[Any]:
+    client = ccxt.pro.binance(ccxt_config("binance", base_url, enable_rate_limit=False))
+    try:
+        out: list[Any] = []
+        while len(out) < count:
+            page = await client.fetch_trades(
+                symbol, limit=1000, params={"fromId": from_id + len(out)}
+            )
+            if not page:
+                break
+            out += page
+        return out[:count]
+    finally:
+        await client.close()
+
+
+async def test_trades_books_candles_and_tickers_arrive_with_the_exchanges_values(
+    store_dsn: str,  # noqa: F811
+) -> None:
+    venue = unique_venue()
+    async with running_sim(["BTCUSDT", "ETHUSDT"], seed=3, speed=20) as sim:
+        config = ingest_config(sim.base_url, venue, {"all": ("BTCUSDT", "ETHUSDT")}, "all")
+        async with running_ingest(config, store_dsn):
+
+            async def built_candles() -> bool:
+                candles = await _of(store_dsn, "candle.1m", venue, "BTCUSDT", Candle)
+                return sum(c.source == "trades" for c in candles) >= 2
+
+            await wait_until(built_candles, timeout_s=60)
+        trades = await _trades(store_dsn, venue, "BTCUSDT")
+        assert len(trades) > 20
+        assert_consecutive([t.trade_id for t in trades])
+        truth = await _exchange_trades(sim.base_url, "BTC/USDT", trades[0].trade_id, len(trades))
+        assert [(t.trade_id, t.price, t.qty, t.side, t.exchange_ts_ms) for t in trades] == [
+            (int(x["id"]), x["price"], x["amount"], x["side"], x["timestamp"]) for x in truth
+        ]
+
+        books = await _of(store_dsn, "book", venue, "ETHUSDT", BookSnapshot)
+        assert len(books) >= 3
+        assert all(b.bids[0][0] < b.asks[0][0] for b in books)
+        assert [b.sequence for b in books] == sorted({b.sequence for b in books})
+        assert all(len(b.bids) == len(b.asks) == 20 for b in books)
+
+        candles = await _of(store_dsn, "candle.1m", venue, "BTCUSDT", Candle)
+        opens = [c.open_ts_ms for c in candles]
+        assert opens == sorted(set(opens)), "candles out of order or repeated"
+        assert sum(c.source == "exchange" for c in candles) >= 25  # the history backfill
+        client = ccxt.pro.binance(ccxt_config("binance", sim.base_url, enable_rate_limit=False))
+        try:
+            for candle in [c for c in candles if c.source == "trades"]:
+                (kline,) = await client.fetch_ohlcv(
+                    "BTC/USDT", "1m", since=candle.open_ts_ms, limit=1
+                )
+                assert kline[0] == candle.open_ts_ms
+                assert (candle.open, candle.high, candle.low, candle.close) == tuple(kline[1:5])
+                assert candle.volume == pytest.approx(kline[5], rel=1e-9)
+        finally:
+            await client.close()
+
+        tickers = await _of(store_dsn, "ticker", venue, "BTCUSDT", Ticker24h)
+        assert tickers
+        assert tickers[-1].high >= tickers[-1].last >= tickers[-1].low > 0
+
+
+async def test_a_dropped_websocket_loses_no_trade(store_dsn: str) -> None:  # noqa: F811
+    venue = unique_venue()
+    async with running_sim(["BTCUSDT"], seed=5, trade_rate_multiplier=5) as sim:
+        config = ingest_config(sim.base_url, venue, {"g": ("BTCUSDT",)}, "g")
+        async with running_ingest(config, store_dsn):
+
+            async def some_trades() -> bool:
+                return len(await _trades(store_dsn, venue, "BTCUSDT")) >= 20
+
+            await wait_until(some_trades)
+            await sim.fault("drop_ws")
+            before = len(await _trades(store_dsn, venue, "BTCUSDT"))
+
+            async def resynced() -> bool:
+                events = await _of(store_dsn, "resynced", venue, "BTCUSDT", MarketDataResynced)
+                return (
+                    any(e.feed == "trades" for e in events)
+                    and len(await _trades(store_dsn, venue, "BTCUSDT")) > before + 20
+                )
+
+            await wait_until(resynced)
+        trades = await _trades(store_dsn, venue, "BTCUSDT")
+        assert_consecutive([t.trade_id for t in trades])
+        gaps = await _of(store_dsn, "gap", venue, "BTCUSDT", MarketDataGap)
+        assert any(g.feed == "trades" and "lost" in g.reason for g in gaps)
+        truth = await _exchange_trades(sim.base_url, "BTC/USDT", trades[0].trade_id, len(trades))
+        assert [t.trade_id for t in trades] == [int(x["id"]) for x in truth]
+
+
+async def test_a_skipped_depth_id_resyncs_the_book_and_it_never_crosses(
+    store_dsn: str,  # noqa: F811
+) -> None:
+    venue = unique_venue()
+    async with running_sim(["ETHUSDT"], seed=8) as sim:
+        config = ingest_config(sim.base_url, venue, {"g": ("ETHUSDT",)}, "g")
+        async with running_ingest(config, store_dsn):
+
+            async def books() -> bool:
+                return len(await _of(store_dsn, "book", venue, "ETHUSDT", BookSnapshot)) >= 3
+
+            await wait_until(books)
+            await sim.fault("skip_depth", symbol="ETHUSDT", count=5)
+
+            async def resynced() -> bool:
+                events = await _of(store_dsn, "resynced", venue, "ETHUSDT", MarketDataResynced)
+                return any(e.feed == "book" for e in events)
+
+            await wait_until(resynced)
+            await wait_until(books)
+        gaps = await _of(store_dsn, "gap", venue, "ETHUSDT", MarketDataGap)
+        assert any(g.feed == "book" and "update id gap" in g.reason for g in gaps)
+        snapshots = await _of(store_dsn, "book", venue, "ETHUSDT", BookSnapshot)
+        assert all(b.bids[0][0] < b.asks[0][0] for b in snapshots)
+        resync = next(
+            e
+            for e in await _of(store_dsn, "resynced", venue, "ETHUSDT", MarketDataResynced)
+            if e.feed == "book"
+        )
+        assert resync.to_id is not None and resync.from_id is not None
+        assert resync.to_id > resync.from_id
