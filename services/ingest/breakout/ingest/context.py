@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import ccxt
 import ccxt.pro
+import structlog
 from prometheus_client import Counter, Histogram
 
 from breakout.common.events import Event, NewEvent, md_stream
 from breakout.common.ids import external_event_id
+from breakout.ingest.backoff import Backoff
 from breakout.ingest.ccxt_adapter import rate_checked
 from breakout.ingest.config import IngestConfig
-from breakout.ingest.ratelimit import Priority, RateLimiter
+from breakout.ingest.ratelimit import Priority, RateLimited, RateLimiter
 from breakout.ingest.writer import MarketDataWriter
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 LATENCY = Histogram(
     "breakout_ingest_latency_seconds",
@@ -60,6 +65,22 @@ class IngestContext:
     ) -> T:
         """A REST call through the process's rate limiter and breaker."""
         return await self.limiter.call(weight, priority, rate_checked(self.client, request))
+
+    async def rest_retrying(
+        self, weight: float, priority: Priority, request: Callable[[], Awaitable[T]]
+    ) -> T:
+        """A REST call retried with backoff through network faults and rate limits.
+
+        For calls whose data would otherwise be missing (backfills): they wait out an outage
+        or an open breaker rather than give up; cancelling the caller ends the wait.
+        """
+        backoff = Backoff(base_s=0.2, max_s=10.0)
+        while True:
+            try:
+                return await self.rest(weight, priority, request)
+            except (ccxt.NetworkError, RateLimited) as failed:
+                log.warning("rest call failed; retrying", error=repr(failed)[:200])
+                await asyncio.sleep(backoff.next_delay_s())
 
     def record(
         self, kind: str, symbol: str, items: Sequence[tuple[tuple[Any, ...], Event]]

@@ -15,7 +15,7 @@ from breakout.common.store.port import EventFilter, EventStore, follow
 from breakout.ingest.ccxt_adapter import to_ticker
 from breakout.ingest.context import IngestContext
 from breakout.ingest.groups import owner_of
-from breakout.ingest.ratelimit import Priority
+from breakout.ingest.ratelimit import Priority, RateLimited
 from breakout.ingest.symbol_feed import SymbolFeed
 
 log = structlog.get_logger(__name__)
@@ -179,8 +179,9 @@ class IngestService:
                     Priority.LIVE,
                     functools.partial(client.fetch_tickers, symbols),
                 )
-            except ccxt.BaseError as failed:
-                log.warning("ticker fetch failed", error=repr(failed))
+            except (ccxt.BaseError, RateLimited) as failed:
+                # The next round retries; the breaker (on a 429) already slows everyone down.
+                log.warning("ticker fetch failed", error=repr(failed)[:200])
             else:
                 self._record_tickers(tickers)
             await asyncio.sleep(config.ticker_interval_s)

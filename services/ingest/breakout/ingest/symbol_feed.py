@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
-import ccxt
 import structlog
 
 from breakout.common.events import Candle, CandleMismatch
 from breakout.common.events.md import TIMEFRAME_MS, Timeframe
 from breakout.ingest.book_feed import BookFeed
 from breakout.ingest.context import IngestContext
-from breakout.ingest.ratelimit import RateLimited
+from breakout.ingest.ratelimit import Priority
 from breakout.ingest.trades_feed import TradesFeed, candle_key, fetch_klines
 
 log = structlog.get_logger(__name__)
 
 # Relative tolerance when checking a built candle against the exchange's kline.
 CHECK_TOLERANCE = 1e-6
+CHECK_TIMEOUT_S = 60.0
 
 
 class SymbolFeed:
@@ -105,17 +105,21 @@ class SymbolFeed:
         """Compare a built candle with the exchange's kline; record any disagreement."""
         await asyncio.sleep(self.ctx.config.candle_grace_ms / 1000)
         try:
-            fetched = await fetch_klines(
-                self.ctx,
-                self.symbol,
-                self.market_id,
-                built.timeframe,
-                since_ms=built.open_ts_ms,
-                limit=1,
+            fetched = await asyncio.wait_for(
+                fetch_klines(
+                    self.ctx,
+                    self.symbol,
+                    self.market_id,
+                    built.timeframe,
+                    since_ms=built.open_ts_ms,
+                    limit=1,
+                    priority=Priority.BACKGROUND,
+                ),
+                timeout=CHECK_TIMEOUT_S,
             )
-        except (ccxt.BaseError, RateLimited) as failed:
-            # A check is advisory: a failed one is logged and counted, the feed goes on.
-            log.warning("candle check failed", symbol=self.market_id, error=repr(failed))
+        except TimeoutError:
+            # A check is advisory: one the exchange cannot serve in time is skipped, not fatal.
+            log.warning("candle check skipped", symbol=self.market_id, open_ms=built.open_ts_ms)
             return
         for kline in fetched:
             if kline.open_ts_ms == built.open_ts_ms:

@@ -114,20 +114,14 @@ class TradesFeed:
 
     async def _fetch_page(self, from_id: int) -> list[dict[str, Any]]:
         client = self.ctx.client
-        backoff = Backoff(base_s=0.2, max_s=10.0)
-        while True:
-            try:
-                page: list[dict[str, Any]] = await self.ctx.rest(
-                    4,
-                    Priority.RESYNC,
-                    lambda: client.fetch_trades(
-                        self.symbol, limit=BACKFILL_PAGE, params={"fromId": from_id}
-                    ),
-                )
-                return page
-            except ccxt.NetworkError as failed:  # includes RateLimited's cause; retry
-                log.warning("trade backfill failed", symbol=self.market_id, error=repr(failed))
-                await asyncio.sleep(backoff.next_delay_s())
+        page: list[dict[str, Any]] = await self.ctx.rest_retrying(
+            4,
+            Priority.RESYNC,
+            lambda: client.fetch_trades(
+                self.symbol, limit=BACKFILL_PAGE, params={"fromId": from_id}
+            ),
+        )
+        return page
 
     def _gap(self, reason: str) -> None:
         FAULTS.labels("trades").inc()
@@ -169,12 +163,19 @@ def candle_key(candle: Candle) -> tuple[str, int]:
 
 
 async def fetch_klines(
-    ctx: IngestContext, symbol: str, market_id: str, tf: Timeframe, *, since_ms: int, limit: int
+    ctx: IngestContext,
+    symbol: str,
+    market_id: str,
+    tf: Timeframe,
+    *,
+    since_ms: int,
+    limit: int,
+    priority: Priority = Priority.LIVE,
 ) -> list[Candle]:
-    """Closed exchange klines of `tf` from `since_ms` (at most `limit`)."""
-    rows: list[list[Any]] = await ctx.rest(
+    """Closed exchange klines of `tf` from `since_ms` (at most `limit`), retried until served."""
+    rows: list[list[Any]] = await ctx.rest_retrying(
         2,
-        Priority.LIVE,
+        priority,
         lambda: ctx.client.fetch_ohlcv(symbol, tf, since=since_ms, limit=limit),
     )
     now = ctx.exchange_now_ms()

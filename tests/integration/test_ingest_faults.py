@@ -1,0 +1,192 @@
+"""Ingest under faults: rate limits, stalled sockets, groups side by side, SIGKILL restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from breakout.common.events import (
+    MarketDataGap,
+    MarketTrade,
+    NewEvent,
+    SubscriptionRequested,
+    Ticker24h,
+)
+from breakout.common.store import PostgresEventStore
+from breakout.exchange_sim.testing import running_sim
+from tests.integration.ingest_support import (
+    assert_consecutive,
+    ingest_config,
+    running_ingest,
+    stream_events,
+    unique_venue,
+    wait_until,
+)
+from tests.integration.store_support import store_dsn  # noqa: F401  (fixture)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+
+async def _of(dsn: str, kind: str, venue: str, symbol: str, cls: type[Any]) -> list[Any]:
+    events = await stream_events(dsn, kind, venue, symbol)
+    return [e.data for e in events if isinstance(e.data, cls)]
+
+
+async def _trade_ids(dsn: str, venue: str, symbol: str) -> list[int]:
+    return [t.trade_id for t in await _of(dsn, "trade", venue, symbol, MarketTrade)]
+
+
+async def test_429s_open_the_breaker_and_ingest_recovers(store_dsn: str) -> None:  # noqa: F811
+    venue = unique_venue()
+    async with running_sim(["BTCUSDT"], seed=11) as sim:
+        config = ingest_config(sim.base_url, venue, {"g": ("BTCUSDT",)}, "g")
+        async with running_ingest(config, store_dsn) as service:
+
+            async def tickers() -> bool:
+                return bool(await _of(store_dsn, "ticker", venue, "BTCUSDT", Ticker24h))
+
+            await wait_until(tickers)
+            await sim.fault("rate_limit", status=429, seconds=3, retry_after_s=2)
+            breaker = service.ctx.limiter.breaker
+
+            async def opened() -> bool:
+                return breaker.trips > 0
+
+            await wait_until(opened)
+            assert service.health()["rest_breaker"] in ("open", "half_open")
+            count = len(await _of(store_dsn, "ticker", venue, "BTCUSDT", Ticker24h))
+
+            async def recovered() -> bool:
+                now = await _of(store_dsn, "ticker", venue, "BTCUSDT", Ticker24h)
+                return breaker.trips == 0 and len(now) > count + 1
+
+            await wait_until(recovered, timeout_s=40)
+            assert service.health()["rest_breaker"] == "closed"
+        # The websocket feeds never depended on REST: trades stayed continuous throughout.
+        assert_consecutive(await _trade_ids(store_dsn, venue, "BTCUSDT"))
+
+
+async def test_a_stalled_socket_is_detected_and_its_trades_backfilled(
+    store_dsn: str,  # noqa: F811
+) -> None:
+    venue = unique_venue()
+    async with running_sim(["BTCUSDT"], seed=12, trade_rate_multiplier=5) as sim:
+        config = ingest_config(sim.base_url, venue, {"g": ("BTCUSDT",)}, "g", stale_after_s=2.0)
+        async with running_ingest(config, store_dsn):
+
+            async def some() -> bool:
+                return len(await _trade_ids(store_dsn, venue, "BTCUSDT")) >= 10
+
+            await wait_until(some)
+            await sim.fault("stall_ws", seconds=6)
+
+            async def stale_seen() -> bool:
+                gaps = await _of(store_dsn, "gap", venue, "BTCUSDT", MarketDataGap)
+                return any("RequestTimeout" in g.reason for g in gaps)
+
+            await wait_until(stale_seen, timeout_s=30)
+            before = len(await _trade_ids(store_dsn, venue, "BTCUSDT"))
+
+            async def flowing() -> bool:
+                return len(await _trade_ids(store_dsn, venue, "BTCUSDT")) > before + 20
+
+            await wait_until(flowing, timeout_s=40)
+        assert_consecutive(await _trade_ids(store_dsn, venue, "BTCUSDT"))
+
+
+async def test_two_groups_side_by_side_and_a_run_time_subscription(
+    store_dsn: str,  # noqa: F811
+) -> None:
+    venue = unique_venue()
+    groups = {"majors": ("BTCUSDT",), "alts": ("ETHUSDT",)}
+    async with running_sim(["BTCUSDT", "ETHUSDT", "SOLUSDT"], seed=13) as sim:
+        majors = ingest_config(sim.base_url, venue, groups, "majors")
+        alts = ingest_config(sim.base_url, venue, groups, "alts")
+        async with running_ingest(majors, store_dsn) as a, running_ingest(alts, store_dsn) as b:
+            store = await PostgresEventStore.connect(store_dsn)
+            try:
+                request = SubscriptionRequested(
+                    exchange=venue, symbols=["SOLUSDT"], requested_by="test"
+                )
+                await store.append(
+                    f"ctl-{uuid.uuid4().hex[:8]}",
+                    [
+                        NewEvent(
+                            event_id=uuid.uuid4(),
+                            data=request,
+                            occurred_at=datetime.now(UTC),
+                            producer="test",
+                        )
+                    ],
+                )
+            finally:
+                await store.close()
+
+            async def all_three() -> bool:
+                ids = [
+                    await _trade_ids(store_dsn, venue, s) for s in ("BTCUSDT", "ETHUSDT", "SOLUSDT")
+                ]
+                return all(len(i) >= 5 for i in ids)
+
+            await wait_until(all_three, timeout_s=60)
+            owners = {name for name, svc in (("majors", a), ("alts", b)) if "SOLUSDT" in svc.feeds}
+        assert len(owners) == 1, "exactly one group took the new symbol"
+        for symbol, group in (
+            ("BTCUSDT", "majors"),
+            ("ETHUSDT", "alts"),
+            ("SOLUSDT", owners.pop()),
+        ):
+            events = await stream_events(store_dsn, "trade", venue, symbol)
+            assert {e.producer for e in events} == {f"ingest.{group}"}
+            assert_consecutive([e.data.trade_id for e in events])  # type: ignore[attr-defined]
+
+
+def _spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "breakout.ingest.app"]
+    return subprocess.Popen(argv, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+async def test_sigkilled_ingest_resumes_without_loss_or_duplicates(
+    store_dsn: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    venue = unique_venue()
+    async with running_sim(["BTCUSDT", "ETHUSDT"], seed=14, trade_rate_multiplier=5) as sim:
+        env = {
+            **os.environ,
+            "DATABASE_URL": store_dsn,
+            "EXCHANGE_BASE_URL": sim.base_url,
+            "INGEST_VENUE": venue,
+            "INGEST_GROUPS": "g=BTCUSDT,ETHUSDT",
+            "SYMBOL_GROUP": "g",
+            "INGEST_BOOK_INTERVAL_MS": "200",
+        }
+        log = tmp_path / "ingest.log"
+        for round_ in range(3):
+            process = _spawn(env, log)
+            try:
+                floor = len(await _trade_ids(store_dsn, venue, "BTCUSDT"))
+
+                async def progressed(floor: int = floor) -> bool:
+                    return len(await _trade_ids(store_dsn, venue, "BTCUSDT")) > floor + 10
+
+                await wait_until(progressed, timeout_s=60)
+            finally:
+                # SIGKILL mid-stream twice; the last round stops with SIGTERM.
+                process.send_signal(signal.SIGKILL if round_ < 2 else signal.SIGTERM)
+                await asyncio.to_thread(process.wait, 30)
+            await asyncio.sleep(1.5)  # trades go on at the exchange while nobody listens
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        ids = await _trade_ids(store_dsn, venue, symbol)
+        assert len(ids) > 30, log.read_text()[-3000:]
+        assert_consecutive(ids)
+    assert process.returncode == 0, log.read_text()[-3000:]
