@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench import relay_bench, store_bench
+from bench import ingest_bench, relay_bench, store_bench
 from breakout.common.bus.nats import NatsBus
 from breakout.common.config import InfraSettings
 from breakout.common.store.migrate import migrate
@@ -61,6 +61,8 @@ async def main() -> dict[str, object]:
             figures["relay.eps"] = await relay_bench.relay_eps(
                 store, bus, infra.nats_url, await store.head_position()
             )
+            figures.update(await ingest_bench.saturation(dsn))
+            figures.update(await ingest_bench.realistic(dsn))
         finally:
             await bus.delete_stream()
             await bus.close()
@@ -73,6 +75,9 @@ async def main() -> dict[str, object]:
     )
     figures["ratio.relay_vs_raw_publish"] = (
         float(figures["relay.eps"]) / float(figures["bus.raw_publish_eps"])  # type: ignore[arg-type]
+    )
+    figures["ratio.ingest_vs_copy"] = (
+        float(figures["ingest.events_per_s"]) / float(figures["store.copy_baseline_eps"])  # type: ignore[arg-type]
     )
     return figures
 
