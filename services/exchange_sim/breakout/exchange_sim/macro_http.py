@@ -66,6 +66,7 @@ def _faulty(world: MacroWorld, source: Source, handler: Handler) -> Handler:
     """Wrap `handler` so queued faults of `source` answer first."""
 
     async def wrapped(request: web.Request) -> web.StreamResponse:
+        world.requests[source] += 1
         fault = world.take_fault(source)
         if fault is None:
             return await handler(request)

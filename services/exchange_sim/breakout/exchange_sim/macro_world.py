@@ -14,7 +14,7 @@ Faults can be queued per source (`inject_fault`): the next requests to that sour
 from __future__ import annotations
 
 import random
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -119,6 +119,7 @@ class MacroWorld:
         self._dxy: list[float] = [dxy_start]  # _dxy[k + 1]: DXY at the end of hour k
         self._btcd: list[float] = [btcd_start_pct]
         self._faults: dict[Source, deque[Fault]] = {s: deque() for s in self.keys}
+        self.requests: Counter[Source] = Counter()  # requests served per source
 
     # -- time -----------------------------------------------------------------------------
 
