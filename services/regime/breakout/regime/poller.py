@@ -167,7 +167,8 @@ class FeedPoller:
         self, stream: str, data: MacroFeedFailed | MacroFeedRecovered, now: datetime, kind: str
     ) -> None:
         event = NewEvent(
-            event_id=external_event_id(self.feed.source, kind, _ms(now)),
+            # Keyed by the failure count too: two polls within one clock tick are two events.
+            event_id=external_event_id(self.feed.source, kind, _ms(now), self.consecutive_failures),
             data=data,
             occurred_at=now,
             producer=f"regime.{self.feed.source}",
