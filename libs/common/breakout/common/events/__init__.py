@@ -29,18 +29,38 @@ from breakout.common.events.md import (
     md_stream,
 )
 from breakout.common.events.ops import MessageDeadLettered, dead_letter_stream
+from breakout.common.events.regime import (
+    CapitalFlowChanged,
+    MacroFeedFailed,
+    MacroFeedRecovered,
+    MacroObserved,
+    NewsClassified,
+    NewsObserved,
+    RegimeChanged,
+    RegimeFreshnessChanged,
+    RegimeHeld,
+)
 
 __all__ = [
     "BookSnapshot",
     "Candle",
     "CandleMismatch",
+    "CapitalFlowChanged",
     "Event",
+    "MacroFeedFailed",
+    "MacroFeedRecovered",
+    "MacroObserved",
     "MarketDataGap",
     "MarketDataResynced",
     "MarketTrade",
     "MessageDeadLettered",
     "NewEvent",
+    "NewsClassified",
+    "NewsObserved",
     "RecordedEvent",
+    "RegimeChanged",
+    "RegimeFreshnessChanged",
+    "RegimeHeld",
     "StoredEvent",
     "SubscriptionRequested",
     "Ticker24h",
