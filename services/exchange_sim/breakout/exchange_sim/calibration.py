@@ -1,0 +1,61 @@
+"""Model constants of the market simulator, with where each figure comes from.
+
+Measured on the real samples in `../shared/data` (see docs/exchange_sim.md for the method and
+`measure.py` for the code that measures both the samples and the simulator):
+
+- btcusdt-trades.parquet (Binance spot, 2,001 trades over 46 s): 43.4 trades/s; print notional
+  is log-normal with median 210 USDT and log-sd 2.26; 31.5 % of prints share their millisecond
+  with the previous one (one taker eating several makers), 1.40 prints per taker; inter-arrival
+  coefficient of variation 2.19 and a Fano factor of 12.2 on 1 s counts (Poisson gives 1 and 1):
+  arrivals cluster, hence the Hawkes process; 54 % of prints are buys.
+- btcusdt-quotes.parquet: the spread is one tick (0.01) at the median, 1.9 bps at the 90th
+  percentile; top-of-book size median 0.13-0.2 BTC.
+- btcusdt-depth-snap.csv (futures, 100 bid levels, 5.4 bps deep): every tick near the touch is
+  populated; level size median 0.098 BTC (~2,000 USDT), 90th percentile 6 BTC, 99th 13.7 BTC;
+  the largest levels sit on round prices (20370.0: 26.8 BTC, 20375.0: 10.4 BTC): walls.
+"""
+
+from __future__ import annotations
+
+import math
+
+# Trades -------------------------------------------------------------------------------------
+TRADE_LOG_SIGMA = 2.26
+TRADE_LOG_CAP = 7.0  # no taker beyond e^7 (~1100x) the median: the sample's largest is e^6.8
+# A taker's notional relative to the median print: a taker prints 1.4 times on average.
+TRADE_MEDIAN_NOTIONAL_SCALE = 1.0
+PRINTS_PER_TAKER = 1.4
+# Hawkes arrivals: each taker raises the rate; the excitation halves in ln2/decay seconds.
+HAWKES_BRANCHING = 0.7
+HAWKES_DECAY_PER_S = 2.0
+MAX_TAKER_SLIP_BPS = 15.0
+# Share of a taker's move of the mid that the fair price keeps (permanent impact).
+IMPACT_SHARE = 0.3
+
+# Book ---------------------------------------------------------------------------------------
+LEVEL_GRID_BPS = 0.1
+DEPTH_WINDOW_BPS = 20.0
+LEVEL_LOG_SIGMA = 2.0
+LEVEL_GROWTH_BPS = 4.0  # a level 4 bps away is twice the size of one at the touch
+SEED_LEVELS_PER_SIDE = 300
+REFRESHES_PER_SIDE_PER_S = 40.0
+TOUCH_REFILL_P = 0.6
+NEAR_TOUCH_SHARE = 0.3
+LEVEL_OCCUPANCY = 0.7
+BTC_TRADES_PER_S = 43.4
+BTC_LEVEL_MEDIAN_NOTIONAL = 2_000.0
+
+# Walls --------------------------------------------------------------------------------------
+WALL_RATE_PER_S = 1 / 90
+WALL_MIN_BPS = 3.0
+WALL_MAX_BPS = 25.0
+WALL_MIN_MULT = 15.0
+WALL_MAX_MULT = 40.0
+WALL_MEAN_LIFE_S = 120.0
+WALL_NEAR_BPS = 2.0
+WALL_SPOOF_P = 0.35
+
+
+def level_median_notional(trades_per_s: float) -> float:
+    """Median resting notional of a level: BTC's, scaled by the square root of activity."""
+    return BTC_LEVEL_MEDIAN_NOTIONAL * math.sqrt(max(trades_per_s, 0.1) / BTC_TRADES_PER_S)

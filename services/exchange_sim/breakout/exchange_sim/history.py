@@ -1,0 +1,76 @@
+"""Backfilled 1-minute history before the simulation starts, so `fetch_ohlcv(since=...)` works.
+
+The bars follow the same regime chain as the live market at one-minute resolution and end at
+the live market's start price, so history and live trading join without a jump.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+from breakout.exchange_sim.klines import MINUTE_MS, Bar
+from breakout.exchange_sim.regimes import REGIMES, Regime, draw_duration_s, next_regime
+from breakout.exchange_sim.specs import SymbolSpec
+
+
+def _minute_returns(
+    rng: random.Random, minutes: int, regime_time_scale: float
+) -> list[tuple[float, Regime]]:
+    """Log returns of each minute with the regime it was drawn in."""
+    out: list[tuple[float, Regime]] = []
+    regime, left_s, direction = Regime.QUIET, 0.0, 1.0
+    for _ in range(minutes):
+        if left_s <= 0:
+            regime = next_regime(regime, rng)
+            left_s = draw_duration_s(regime, rng, regime_time_scale)
+            direction = -1.0 if regime is Regime.DUMP else rng.choice((-1.0, 1.0))
+        params = REGIMES[regime]
+        drift = direction * params.drift_bps_per_min / 1e4
+        vol = params.vol_bps_per_sqrt_s / 1e4 * math.sqrt(60.0)
+        out.append((drift + rng.gauss(0.0, vol), regime))
+        left_s -= 60.0
+    return out
+
+
+def backfill_bars(
+    spec: SymbolSpec, rng: random.Random, *, end_ms: int, days: float, regime_time_scale: float
+) -> list[Bar]:
+    """1-minute bars covering `days` before `end_ms`; the last close is `spec.start_price`."""
+    minutes = max(1, int(days * 1440))
+    first_open = end_ms // MINUTE_MS * MINUTE_MS - minutes * MINUTE_MS
+    steps = _minute_returns(rng, minutes, regime_time_scale)
+    log_price = math.log(spec.start_price) - sum(r for r, _ in steps)
+    bars: list[Bar] = []
+    for index, (ret, regime) in enumerate(steps):
+        params = REGIMES[regime]
+        open_price = math.exp(log_price)
+        log_price += ret
+        close_price = math.exp(log_price)
+        wick = params.vol_bps_per_sqrt_s / 1e4 * math.sqrt(60.0) * 0.5
+        high = max(open_price, close_price) * math.exp(abs(rng.gauss(0.0, wick)))
+        low = min(open_price, close_price) * math.exp(-abs(rng.gauss(0.0, wick)))
+        trades = max(1, round(spec.trades_per_s * 60 * params.activity * rng.uniform(0.6, 1.4)))
+        notional = trades * spec.median_trade_notional * math.exp(rng.gauss(1.5, 0.4))
+        volume_lots = max(1, spec.to_lots(notional / close_price))
+        buy_share = min(0.95, max(0.05, 0.5 + (0.3 if ret > 0 else -0.3) * rng.random()))
+        open_t, close_t = spec.to_ticks(open_price), spec.to_ticks(close_price)
+        high_t = max(spec.to_ticks(high), open_t, close_t)
+        low_t = min(spec.to_ticks(low), open_t, close_t)
+        avg_t = (high_t + low_t + open_t + close_t) // 4
+        buy_lots = round(volume_lots * buy_share)
+        bars.append(
+            Bar(
+                open_ms=first_open + index * MINUTE_MS,
+                open=open_t,
+                high=high_t,
+                low=low_t,
+                close=close_t,
+                volume_lots=volume_lots,
+                quote_units=volume_lots * avg_t,
+                trades=trades,
+                taker_buy_lots=buy_lots,
+                taker_buy_quote_units=buy_lots * avg_t,
+            )
+        )
+    return bars
