@@ -18,6 +18,13 @@ from breakout.common.events.base import (
     subject_token,
 )
 from breakout.common.events.ctl import SubscriptionRequested
+from breakout.common.events.feat import (
+    ActivityDropped,
+    ActivityRecovered,
+    TradeActivity,
+    WindowStats,
+    feat_stream,
+)
 from breakout.common.events.md import (
     BookSnapshot,
     Candle,
@@ -31,6 +38,8 @@ from breakout.common.events.md import (
 from breakout.common.events.ops import MessageDeadLettered, dead_letter_stream
 
 __all__ = [
+    "ActivityDropped",
+    "ActivityRecovered",
     "BookSnapshot",
     "Candle",
     "CandleMismatch",
@@ -44,7 +53,9 @@ __all__ = [
     "StoredEvent",
     "SubscriptionRequested",
     "Ticker24h",
+    "TradeActivity",
     "UnknownEventType",
+    "WindowStats",
     "dead_letter_stream",
     "decode_event",
     "decode_wire",
@@ -52,6 +63,7 @@ __all__ = [
     "encode_wire",
     "event_type",
     "event_types",
+    "feat_stream",
     "is_market_data",
     "md_stream",
     "register_upcaster",

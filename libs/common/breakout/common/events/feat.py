@@ -1,0 +1,112 @@
+"""Feature events: what the features service derives from market data.
+
+Subjects follow ARCHITECTURE.md: `feat.<kind>.<SYMBOL>` (`feat.activity.BTCUSDT`,
+`feat.density.BTCUSDT`, `feat.levels.BTCUSDT`, ...); one subject carries every event type of its
+kind. Streams are one per kind, exchange and symbol (`feat.activity-binance.BTCUSDT`), written by
+the one features instance that owns the symbol. Every time is exchange time (`*_ts_ms`): a
+feature is as of the market-data event that produced it, never of a wall clock.
+
+Values that need history a symbol does not have yet (an ATR before 14 bars, a z-score before
+the baseline fills) are None, never NaN: JSON has no NaN and a consumer must see "unknown".
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from breakout.common.events.base import Event, subject_token
+
+BookSide = Literal["bid", "ask"]
+
+
+def feat_stream(kind: str, exchange: str, symbol: str) -> str:
+    """The store stream of one feature kind for one symbol, e.g. `feat.activity-binance.BTCUSDT`."""
+    return f"feat.{kind}-{subject_token(exchange)}.{subject_token(symbol)}"
+
+
+def _subject(kind: str, symbol: str) -> str:
+    return f"feat.{kind}.{subject_token(symbol)}"
+
+
+class _Part(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Base of the structs nested inside feature events."""
+
+
+# -- trades and activity ------------------------------------------------------------------
+
+
+class WindowStats(_Part, frozen=True):
+    """Trade statistics over one rolling window ending at the event's `ts_ms`.
+
+    `volume_delta` is taker-buy minus taker-sell base quantity; `buy_sell_ratio` is taker-buy
+    over taker-sell quantity (None without sells); latency is received minus exchange time.
+    """
+
+    window_s: int
+    trades: int
+    tpm: float
+    tps: float
+    buy_qty: float
+    sell_qty: float
+    volume_delta: float
+    notional: float
+    buy_notional: float
+    sell_notional: float
+    buy_sell_ratio: float | None = None
+    mean_latency_ms: float | None = None
+
+
+class TradeActivity(Event, frozen=True, kw_only=True, tag="feat.trade_activity.v1"):
+    """Periodic trade statistics and activity index of a symbol.
+
+    `activity_index` is Z(TPM) + Z(TPS) + Z(|volume delta|) against the symbol's baseline;
+    `drop_frac` is 1 - TPM / baseline TPM (positive when trading slowed down).
+    """
+
+    exchange: str
+    symbol: str
+    ts_ms: int
+    windows: list[WindowStats]
+    last_price: float | None = None
+    last_latency_ms: int | None = None
+    activity_index: float | None = None
+    drop_frac: float | None = None
+    baseline_tpm: float | None = None
+
+    def subject(self) -> str:
+        """`feat.activity.<SYMBOL>`."""
+        return _subject("activity", self.symbol)
+
+
+class ActivityDropped(Event, frozen=True, kw_only=True, tag="feat.activity_dropped.v1"):
+    """Trading activity fell by at least `threshold` against its baseline (edge-triggered)."""
+
+    exchange: str
+    symbol: str
+    ts_ms: int
+    drop_frac: float
+    threshold: float
+    tpm: float
+    baseline_tpm: float
+    activity_index: float | None = None
+
+    def subject(self) -> str:
+        """`feat.activity.<SYMBOL>`."""
+        return _subject("activity", self.symbol)
+
+
+class ActivityRecovered(Event, frozen=True, kw_only=True, tag="feat.activity_recovered.v1"):
+    """Activity came back after an `ActivityDropped` (drop under the re-arm level)."""
+
+    exchange: str
+    symbol: str
+    ts_ms: int
+    drop_frac: float
+    tpm: float
+    baseline_tpm: float
+
+    def subject(self) -> str:
+        """`feat.activity.<SYMBOL>`."""
+        return _subject("activity", self.symbol)
