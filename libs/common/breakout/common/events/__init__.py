@@ -21,6 +21,8 @@ from breakout.common.events.ctl import SubscriptionRequested
 from breakout.common.events.feat import (
     ActivityDropped,
     ActivityRecovered,
+    BookMetrics,
+    DepthBand,
     TradeActivity,
     WindowStats,
     feat_stream,
@@ -40,9 +42,11 @@ from breakout.common.events.ops import MessageDeadLettered, dead_letter_stream
 __all__ = [
     "ActivityDropped",
     "ActivityRecovered",
+    "BookMetrics",
     "BookSnapshot",
     "Candle",
     "CandleMismatch",
+    "DepthBand",
     "Event",
     "MarketDataGap",
     "MarketDataResynced",

@@ -110,3 +110,46 @@ class ActivityRecovered(Event, frozen=True, kw_only=True, tag="feat.activity_rec
     def subject(self) -> str:
         """`feat.activity.<SYMBOL>`."""
         return _subject("activity", self.symbol)
+
+
+# -- order book ---------------------------------------------------------------------------
+
+
+class DepthBand(_Part, frozen=True):
+    """Resting USD on each side within `pct` percent of mid (cumulative from the touch)."""
+
+    pct: float
+    bid_usd: float
+    ask_usd: float
+
+
+class BookMetrics(Event, frozen=True, kw_only=True, tag="feat.book_metrics.v1"):
+    """Depth, spread and imbalance of a book snapshot (the design's `L2Depth`).
+
+    `imbalance` is (bid - ask) / (bid + ask) USD within `imbalance_band_pct` of mid, in
+    [-1, 1]. `*_reach_pct` is how far from mid the snapshot's deepest level lies: depth
+    beyond it is not seen, so a band wider than the reach is a lower bound.
+    """
+
+    exchange: str
+    symbol: str
+    ts_ms: int
+    sequence: int
+    best_bid: float
+    best_ask: float
+    mid: float
+    spread_bps: float
+    bid_usd_0_3pct: float
+    ask_usd_0_3pct: float
+    bid_usd_0_5pct: float
+    ask_usd_0_5pct: float
+    imbalance: float
+    imbalance_band_pct: float
+    bands: list[DepthBand]
+    bid_reach_pct: float
+    ask_reach_pct: float
+    tick_size: float
+
+    def subject(self) -> str:
+        """`feat.book.<SYMBOL>`."""
+        return _subject("book", self.symbol)
