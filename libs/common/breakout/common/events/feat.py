@@ -19,6 +19,7 @@ import msgspec
 from breakout.common.events.base import Event, subject_token
 
 BookSide = Literal["bid", "ask"]
+WallRemovalCause = Literal["eaten", "pulled", "out_of_view"]
 
 
 def feat_stream(kind: str, exchange: str, symbol: str) -> str:
@@ -153,3 +154,81 @@ class BookMetrics(Event, frozen=True, kw_only=True, tag="feat.book_metrics.v1"):
     def subject(self) -> str:
         """`feat.book.<SYMBOL>`."""
         return _subject("book", self.symbol)
+
+
+# -- density (liquidity walls) ------------------------------------------------------------
+
+
+class DensityDetected(Event, frozen=True, kw_only=True, tag="feat.density_detected.v1"):
+    """A wall: a price bucket holding at least `k_density` x the reference bucket size.
+
+    `reference_qty` is the median bucket size over the lookback; `strength` is qty over it.
+    `wall_id` names the wall in the events that follow it (eaten, removed).
+    """
+
+    exchange: str
+    symbol: str
+    ts_ms: int
+    wall_id: str
+    side: BookSide
+    price_low: float
+    price_high: float
+    qty: float
+    usd: float
+    reference_qty: float
+    strength: float
+    k_density: float
+    distance_bps: float
+
+    def subject(self) -> str:
+        """`feat.density.<SYMBOL>`."""
+        return _subject("density", self.symbol)
+
+
+class DensityEaten(Event, frozen=True, kw_only=True, tag="feat.density_eaten.v1"):
+    """A wall is being traded through: `eaten_ratio` = 1 - remaining / initial passed a step.
+
+    `traded_qty` is the decrease explained by trades at the wall's prices, `pulled_qty` the
+    decrease no trade explains (cancelled orders).
+    """
+
+    exchange: str
+    symbol: str
+    ts_ms: int
+    wall_id: str
+    side: BookSide
+    price_low: float
+    price_high: float
+    initial_qty: float
+    remaining_qty: float
+    eaten_ratio: float
+    traded_qty: float
+    pulled_qty: float
+
+    def subject(self) -> str:
+        """`feat.density.<SYMBOL>`."""
+        return _subject("density", self.symbol)
+
+
+class DensityRemoved(Event, frozen=True, kw_only=True, tag="feat.density_removed.v1"):
+    """A wall is gone: `eaten` (trades took most of it), `pulled` (cancelled, no trades), or
+    `out_of_view` (price moved so far that the snapshot no longer shows its bucket)."""
+
+    exchange: str
+    symbol: str
+    ts_ms: int
+    wall_id: str
+    side: BookSide
+    price_low: float
+    price_high: float
+    cause: WallRemovalCause
+    initial_qty: float
+    remaining_qty: float
+    eaten_ratio: float
+    traded_qty: float
+    pulled_qty: float
+    lifetime_ms: int
+
+    def subject(self) -> str:
+        """`feat.density.<SYMBOL>`."""
+        return _subject("density", self.symbol)
