@@ -25,3 +25,8 @@ def to_fixed(value: float) -> int:
 def from_fixed(total: int) -> float:
     """The float nearest to an exact fixed-point sum."""
     return total / _ONE
+
+
+def mean_of_fixed(total: int, count: int) -> float:
+    """The float nearest to an exact fixed-point sum divided by `count`."""
+    return total / (count << _BITS)
