@@ -232,3 +232,43 @@ class DensityRemoved(Event, frozen=True, kw_only=True, tag="feat.density_removed
     def subject(self) -> str:
         """`feat.density.<SYMBOL>`."""
         return _subject("density", self.symbol)
+
+
+# -- candles: indicators and levels -------------------------------------------------------
+
+
+class IndicatorsUpdated(Event, frozen=True, kw_only=True, tag="feat.indicators.v1"):
+    """Indicators of a symbol as of one closed candle of `timeframe`.
+
+    ATR is Wilder's; Bollinger width is (upper - lower) / middle with a population standard
+    deviation, and its percentile ranks it among the last `bb_percentile_lookback` widths;
+    EMAs are seeded with a simple average; OBV counts from the first candle this service saw;
+    `volume_surge` is this candle's volume over the median of the previous ones; `vwap` is the
+    session's (UTC day) from trades; `corr_reference` is the correlation of close-to-close
+    returns with `reference_symbol` over the last `correlation_bars`.
+    """
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    open_ts_ms: int
+    close_ts_ms: int
+    close: float
+    volume: float
+    atr: float | None = None
+    atr_pct: float | None = None
+    bb_width: float | None = None
+    bb_width_percentile: float | None = None
+    ema_fast: float | None = None
+    ema_slow: float | None = None
+    obv: float
+    volume_median: float | None = None
+    volume_surge: float | None = None
+    vwap: float | None = None
+    vwap_gap_bps: float | None = None
+    reference_symbol: str
+    corr_reference: float | None = None
+
+    def subject(self) -> str:
+        """`feat.indicators.<SYMBOL>`."""
+        return _subject("indicators", self.symbol)
