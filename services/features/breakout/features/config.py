@@ -104,10 +104,11 @@ class LevelsRules(_Config, frozen=True):
     max_age_bars: int = 100
     prefer_round_numbers: bool = True
     round_step_candidates: tuple[float, ...] = (0.01, 0.05, 0.10, 1.00, 5.00, 10.00)
-    # A price is on a round number when within this many bps of a multiple of the step.
+    # A price is on a round number when within this many bps (and a tenth of the step) of a
+    # multiple of the step.
     round_tolerance_bps: float = 5.0
     # A step finer than this share of the price is noise, not a round number.
-    round_min_step_bps: float = 10.0
+    round_min_step_bps: float = 5.0
     cascade_min_levels: int = 2
     cascade_radius_bps: float = 15.0
     approach_slope_max_pct_per_bar: float = 1.5

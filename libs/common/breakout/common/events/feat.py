@@ -38,7 +38,7 @@ class _Part(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
 # -- trades and activity ------------------------------------------------------------------
 
 
-class WindowStats(_Part, frozen=True):
+class WindowStats(_Part, frozen=True, kw_only=True):
     """Trade statistics over one rolling window ending at the event's `ts_ms`.
 
     `volume_delta` is taker-buy minus taker-sell base quantity; `buy_sell_ratio` is taker-buy
@@ -116,7 +116,7 @@ class ActivityRecovered(Event, frozen=True, kw_only=True, tag="feat.activity_rec
 # -- order book ---------------------------------------------------------------------------
 
 
-class DepthBand(_Part, frozen=True):
+class DepthBand(_Part, frozen=True, kw_only=True):
     """Resting USD on each side within `pct` percent of mid (cumulative from the touch)."""
 
     pct: float
@@ -272,3 +272,61 @@ class IndicatorsUpdated(Event, frozen=True, kw_only=True, tag="feat.indicators.v
     def subject(self) -> str:
         """`feat.indicators.<SYMBOL>`."""
         return _subject("indicators", self.symbol)
+
+
+class PriceLevel(_Part, frozen=True, kw_only=True):
+    """A resistance or support of the Donchian base, with what makes it strong or weak.
+
+    `touches` are separate visits within tolerance whose wick is not a spike; `valid` needs
+    `min_touches` and a last touch at most `max_age_bars` old. `round_step` is the largest
+    round step the price sits on (`round_score` the share of relevant steps it sits on);
+    `cascade_size` counts known levels within `cascade_radius_bps` (itself included).
+    The approach is the last bars' move toward the level: `approach_ok` means no steeper than
+    the preset allows and at least `consolidation_bars` of consolidation under (over) it.
+    `strength` in [0, 1] weighs touches, roundness, cascade and freshness.
+    """
+
+    kind: Literal["resistance", "support"]
+    price: float
+    touches: int
+    last_touch_ts_ms: int | None = None
+    age_bars: int | None = None
+    valid: bool
+    round_step: float | None = None
+    round_score: float
+    cascade_size: int
+    approach_slope_pct_per_bar: float
+    consolidation_bars: int
+    approach_ok: bool
+    strength: float
+
+
+class Cascade(_Part, frozen=True, kw_only=True):
+    """Levels clustered within `cascade_radius_bps`: a zone, not a line."""
+
+    price_low: float
+    price_high: float
+    levels: list[float]
+
+
+class LevelsUpdated(Event, frozen=True, kw_only=True, tag="feat.levels.v1"):
+    """A symbol's levels as of one closed candle of `timeframe` (the Donchian base of
+    `donchian_bars`, its height, and the cascades among every level known)."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    open_ts_ms: int
+    close: float
+    atr: float | None = None
+    resistance: PriceLevel
+    support: PriceLevel
+    base_height: float
+    base_height_pct: float
+    swing_highs: list[float]
+    swing_lows: list[float]
+    cascades: list[Cascade]
+
+    def subject(self) -> str:
+        """`feat.levels.<SYMBOL>`."""
+        return _subject("levels", self.symbol)
