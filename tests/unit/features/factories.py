@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from breakout.common.events import BookSnapshot, Candle, MarketTrade
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from breakout.common.events import BookSnapshot, Candle, Event, MarketTrade, RecordedEvent
 from breakout.common.events.md import TIMEFRAME_MS, Level, Side, Timeframe
 
 T0_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
@@ -82,4 +85,20 @@ def candle(
         quote_volume=volume * close,
         trades=10,
         taker_buy_volume=volume / 2 if taker_buy_volume is None else taker_buy_volume,
+    )
+
+
+def recorded(data: Event, position: int) -> RecordedEvent:
+    """`data` as the store would hand it to a core, at global `position`."""
+    at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(milliseconds=position)
+    return RecordedEvent(
+        position=position,
+        stream=f"{type(data).type_tag().rsplit('.', 1)[0]}-test",
+        version=position,
+        event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"test/{position}"),
+        type=type(data).type_tag(),
+        occurred_at=at,
+        recorded_at=at,
+        producer="test",
+        data=data,
     )
