@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -102,3 +103,20 @@ def recorded(data: Event, position: int) -> RecordedEvent:
         producer="test",
         data=data,
     )
+
+
+def market(symbol: str = "BTCUSDT", seconds: int = 60, seed: int = 7) -> list[Event]:
+    """Trades every 200 ms and a book every second (with a wall from second 20 on)."""
+    rng = random.Random(seed)
+    events: list[Event] = []
+    for ms in range(0, seconds * 1000, 200):
+        price = round(100 + rng.uniform(-0.05, 0.05), 2)
+        side = rng.choice(["buy", "sell"])
+        qty = rng.uniform(0.1, 2)
+        events.append(trade(T0_MS + ms, price, qty, side, symbol=symbol, trade_id=ms // 200))
+        if ms % 1000 == 0:
+            wall = 500.0 if ms >= 20_000 else 0.0
+            bids = [(round(100 - i * 0.01, 2), 1.0 + (wall if i == 9 else 0)) for i in range(1, 60)]
+            asks = [(round(100 + i * 0.01, 2), 1.0) for i in range(1, 60)]
+            events.append(book(T0_MS + ms, bids, asks, symbol=symbol, sequence=ms))
+    return events

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 
 import msgspec
@@ -20,23 +19,7 @@ from breakout.common.events import (
 from breakout.common.runtime.core import Core, Emit, SnapshottingCore
 from breakout.features.config import FeaturesConfig
 from breakout.features.core import FeaturesCore
-from tests.unit.features.factories import T0_MS, book, candle, recorded, trade
-
-
-def market(symbol: str = "BTCUSDT", seconds: int = 60, seed: int = 7) -> list[Event]:
-    """Trades every 200 ms and a book every second (with a wall from second 20 on)."""
-    rng = random.Random(seed)
-    events: list[Event] = []
-    for ms in range(0, seconds * 1000, 200):
-        price = round(100 + rng.uniform(-0.05, 0.05), 2)
-        side = rng.choice(["buy", "sell"])
-        events.append(trade(T0_MS + ms, price, rng.uniform(0.1, 2), side, symbol=symbol))
-        if ms % 1000 == 0:
-            wall = 500.0 if ms >= 20_000 else 0.0
-            bids = [(round(100 - i * 0.01, 2), 1.0 + (wall if i == 9 else 0)) for i in range(1, 60)]
-            asks = [(round(100 + i * 0.01, 2), 1.0) for i in range(1, 60)]
-            events.append(book(T0_MS + ms, bids, asks, symbol=symbol, sequence=ms))
-    return events
+from tests.unit.features.factories import T0_MS, book, candle, market, recorded, trade
 
 
 def run(core: FeaturesCore, events: list[Event], start: int = 1) -> list[Emit]:

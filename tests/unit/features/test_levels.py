@@ -133,3 +133,10 @@ def test_no_levels_without_enough_bars_or_atr() -> None:
     where = {"exchange": "binance", "symbol": "X", "timeframe": "5m"}
     assert levels(bars, atr=1.0, rules=RULES, **where) is None
     assert levels([*bars, bars[-1]], atr=None, rules=RULES, **where) is None
+
+
+def test_a_flat_approach_to_support_has_no_negative_zero() -> None:
+    # JSONB stores -0.0 as 0: a replay from memory must record the same value as Postgres.
+    bars = [bar(i, 100, 101, 99, 100) for i in range(6)]
+    slope, _, _ = approach(bars, 99.0, "support", atr=1.0, rules=RULES)
+    assert str(slope) == "0.0"

@@ -99,7 +99,9 @@ def approach(
     k = min(rules.approach_bars, len(bars) - 1)
     start, end = bars[-1 - k][4], bars[-1][4]
     toward = 1.0 if kind == "resistance" else -1.0
-    slope = toward * (end - start) / start / k * 100 if k > 0 else 0.0
+    # `+ 0.0` turns -0.0 into 0.0: Postgres JSONB has no negative zero, and a replay from the
+    # in-memory store must record the same bytes as one read back from Postgres.
+    slope = toward * (end - start) / start / k * 100 + 0.0 if k > 0 else 0.0
     band = rules.consolidation_band_atr * atr
     consolidated = 0
     for bar in reversed(bars):
