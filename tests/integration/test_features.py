@@ -38,7 +38,18 @@ from tests.unit.features.factories import candle, market
 pytestmark = pytest.mark.integration
 FAST = RuntimeConfig(fetch_timeout_s=0.1, ack_wait_s=2.0, snapshot_every=100)
 FEATURES = EventFilter(
-    categories=("feat.activity", "feat.book", "feat.density", "feat.indicators", "feat.levels")
+    categories=tuple(
+        f"feat.{kind}"
+        for kind in (
+            "activity",
+            "book",
+            "density",
+            "indicators",
+            "levels",
+            "orderflow",
+            "structure",
+        )
+    )
 )
 Output = tuple[str, int, str, str | None, bytes]
 
@@ -142,6 +153,7 @@ async def test_md_events_become_feature_events_and_a_replay_repeats_them(
     assert kinds["DensityDetected"] == 1
     assert kinds["IndicatorsUpdated"] == 30
     assert kinds["LevelsUpdated"] == 11
+    assert kinds["OrderFlowUpdated"] == 30
     assert all(e.producer == "features" for e in live)
     # Output ids are derived from the consumer, the input and the output's index.
     by_cause: dict[str, list[RecordedEvent]] = {}
@@ -180,7 +192,4 @@ async def test_a_symbol_group_instance_records_only_its_symbols(
         app.stop()
         await task
         recorded = await stack.store.read_all(limit=100_000, filter=FEATURES)
-    assert {e.stream for e in recorded} == {
-        "feat.indicators-binance.ETHUSDT",
-        "feat.levels-binance.ETHUSDT",
-    }
+    assert {e.stream.split("-", 1)[1] for e in recorded} == {"binance.ETHUSDT"}

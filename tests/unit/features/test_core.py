@@ -13,6 +13,7 @@ from breakout.common.events import (
     Event,
     IndicatorsUpdated,
     LevelsUpdated,
+    OrderFlowUpdated,
     RecordedEvent,
     TradeActivity,
 )
@@ -82,7 +83,9 @@ def test_candles_give_indicators_and_levels() -> None:
     assert {e.stream for e in emits} == {
         "feat.indicators-binance.ETHUSDT",
         "feat.levels-binance.ETHUSDT",
+        "feat.orderflow-binance.ETHUSDT",
     }
+    assert sum(1 for e in emits if isinstance(e.event, OrderFlowUpdated)) == 30
 
 
 def test_a_symbol_group_reads_its_symbols_and_the_reference_candles() -> None:
@@ -95,9 +98,10 @@ def test_a_symbol_group_reads_its_symbols_and_the_reference_candles() -> None:
         outputs += core.handle(recorded(candle(i, 100, 105, 99, 100 + i % 5), 2 * i + 1))
         eth = candle(i, 10, 10.7, 9.8, 10 + (i % 7) / 10, symbol="ETHUSDT")
         outputs += core.handle(recorded(eth, 2 * i + 2))
-    assert {e.stream for e in outputs} == {
+    assert {e.stream for e in outputs} - {"feat.structure-binance.ETHUSDT"} == {
         "feat.indicators-binance.ETHUSDT",
         "feat.levels-binance.ETHUSDT",
+        "feat.orderflow-binance.ETHUSDT",
     }
     last = [e.event for e in outputs if isinstance(e.event, IndicatorsUpdated)][-1]
     assert last.corr_reference is not None  # BTC candles were read, not recorded

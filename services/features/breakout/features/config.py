@@ -152,6 +152,24 @@ class IndicatorConfig(_Config, frozen=True):
             raise ValueError("history_bars must cover the longest indicator period")
 
 
+class OrderFlowConfig(_Config, frozen=True):
+    """Order flow on closed candles of the levels timeframe (the integration guide's
+    `ORDER_FLOW_IMBALANCE_THRESHOLD` is `imbalance_threshold`)."""
+
+    window_bars: int = 50
+    divergence_bars: int = 20
+    imbalance_threshold: float = 0.3
+    max_zones: int = 5
+    climax_volume_k: float = 2.0
+    absorption_body_atr: float = 0.3
+    exhaustion_run_bars: int = 3
+    volume_median_bars: int = 20
+
+    def __post_init__(self) -> None:
+        if not 0 < self.imbalance_threshold <= 1 or self.divergence_bars < 2:
+            raise ValueError("imbalance_threshold must be in (0, 1] and divergence_bars >= 2")
+
+
 class EmitConfig(_Config, frozen=True):
     """How often periodic feature events are recorded, in exchange time per symbol."""
 
@@ -169,6 +187,7 @@ class FeaturesConfig(_Config, frozen=True):
     activity: ActivityConfig = ActivityConfig()
     levels_rules: LevelsRules = LevelsRules()
     indicators: IndicatorConfig = IndicatorConfig()
+    orderflow: OrderFlowConfig = OrderFlowConfig()
     emit: EmitConfig = EmitConfig()
 
     def __post_init__(self) -> None:

@@ -4,8 +4,8 @@ Time is the symbol's own exchange time: its trades and book snapshots move it fo
 `sample_interval_s` boundary it passes, the trade windows are read into the activity tracker;
 every `activity_interval_s` boundary a `TradeActivity` is recorded (not while the symbol has
 had no trade for the longest window, beyond the first such one), every `book_interval_s` a
-`BookMetrics`. Density events are recorded as walls change; indicators and levels at each
-closed candle. Boundaries are multiples of their interval, so a replay records the same
+`BookMetrics`. Density events are recorded as walls change; indicators at each closed
+candle; levels, order flow and structure at each closed candle of the levels timeframe. Boundaries are multiples of their interval, so a replay records the same
 samples at the same times whatever the events' arrival pattern.
 """
 
@@ -21,8 +21,10 @@ from breakout.features.activity import ActivityState, ActivityTracker
 from breakout.features.book import TickSize, book_metrics, validate_book
 from breakout.features.config import FeaturesConfig
 from breakout.features.density import DensityDetector, DensityState
-from breakout.features.indicators import CandleSeries, SeriesState, SessionVwap, VwapState
+from breakout.features.indicators import Bar, CandleSeries, SeriesState, SessionVwap, VwapState
 from breakout.features.levels import levels
+from breakout.features.orderflow import order_flow
+from breakout.features.structure import structure
 from breakout.features.trades import TradeAggregator, TradeAggregatorState
 
 # (feature kind for the stream name, event)
@@ -110,18 +112,21 @@ class SymbolFeatures:
         vwap = self.vwap.value(candle.close_ts_ms)
         indicators = series.indicators(self.exchange, self.symbol, vwap, reference)
         outputs: list[Output] = [("indicators", indicators)]
+        if candle.timeframe == self.config.levels_rules.timeframe:
+            outputs += self._levels_timeframe(list(series.bars), indicators.atr)
+        return outputs
+
+    def _levels_timeframe(self, bars: list[Bar], atr: float | None) -> list[Output]:
+        # Levels, order flow and structure: read on the levels timeframe's candles only.
         rules = self.config.levels_rules
-        if candle.timeframe == rules.timeframe:
-            found = levels(
-                list(series.bars),
-                atr=indicators.atr,
-                rules=rules,
-                exchange=self.exchange,
-                symbol=self.symbol,
-                timeframe=candle.timeframe,
-            )
-            if found is not None:
-                outputs.append(("levels", found))
+        where = {"exchange": self.exchange, "symbol": self.symbol, "timeframe": rules.timeframe}
+        outputs: list[Output] = []
+        found = levels(bars, atr=atr, rules=rules, **where)
+        if found is not None:
+            outputs.append(("levels", found))
+        flow = order_flow(bars, atr=atr, config=self.config.orderflow, **where)
+        outputs.append(("orderflow", flow))
+        outputs += [("structure", e) for e in structure(bars, rules.swing_bars, **where)]
         return outputs
 
     # -- periodic outputs -----------------------------------------------------------------

@@ -330,3 +330,79 @@ class LevelsUpdated(Event, frozen=True, kw_only=True, tag="feat.levels.v1"):
     def subject(self) -> str:
         """`feat.levels.<SYMBOL>`."""
         return _subject("levels", self.symbol)
+
+
+# -- order flow and market structure (levels timeframe) -----------------------------------
+
+
+class ImbalanceZone(_Part, frozen=True, kw_only=True):
+    """A candle where one side's taker flow dominated: |delta| / volume >= the threshold."""
+
+    open_ts_ms: int
+    price_low: float
+    price_high: float
+    side: Literal["buy", "sell"]
+    delta_ratio: float
+
+
+class OrderFlowUpdated(Event, frozen=True, kw_only=True, tag="feat.orderflow.v1"):
+    """Order flow as of one closed candle, from its taker-buy volume.
+
+    `delta` = taker buy - taker sell volume; `cvd` sums it over the last `window_bars`.
+    `divergence` compares the last `divergence_bars` with the ones before: price made a higher
+    high while CVD did not (bearish), or a lower low while CVD did not (bullish).
+    `absorption` names the resting side that absorbed a heavy one-sided flow without letting
+    price move (`bids` absorbed selling); `exhaustion` the side whose run ended on a volume
+    climax with the flow turning against it.
+    """
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    open_ts_ms: int
+    delta: float
+    delta_ratio: float
+    cvd: float
+    divergence: Literal["bullish", "bearish"] | None = None
+    imbalance_zones: list[ImbalanceZone]
+    absorption: Literal["bids", "asks"] | None = None
+    exhaustion: Literal["buyers", "sellers"] | None = None
+
+    def subject(self) -> str:
+        """`feat.orderflow.<SYMBOL>`."""
+        return _subject("orderflow", self.symbol)
+
+
+class StructureShift(Event, frozen=True, kw_only=True, tag="feat.structure_shift.v1"):
+    """A close beyond the last swing: a break of structure (`bos`, with the trend) or a change
+    of character (`choch`, against it)."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    open_ts_ms: int
+    kind: Literal["bos", "choch"]
+    direction: Literal["up", "down"]
+    level: float
+    close: float
+
+    def subject(self) -> str:
+        """`feat.structure.<SYMBOL>`."""
+        return _subject("structure", self.symbol)
+
+
+class LiquiditySweep(Event, frozen=True, kw_only=True, tag="feat.liquidity_sweep.v1"):
+    """A wick beyond the last swing high (low) that closed back inside: stops taken."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    open_ts_ms: int
+    side: Literal["highs", "lows"]
+    level: float
+    extreme: float
+    close: float
+
+    def subject(self) -> str:
+        """`feat.structure.<SYMBOL>`."""
+        return _subject("structure", self.symbol)
