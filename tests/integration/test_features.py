@@ -48,6 +48,7 @@ FEATURES = EventFilter(
             "levels",
             "orderflow",
             "structure",
+            "liquidity",
         )
     )
 )
@@ -153,7 +154,7 @@ async def test_md_events_become_feature_events_and_a_replay_repeats_them(
     assert kinds["DensityDetected"] == 1
     assert kinds["IndicatorsUpdated"] == 30
     assert kinds["LevelsUpdated"] == 11
-    assert kinds["OrderFlowUpdated"] == 30
+    assert kinds["OrderFlowUpdated"] == kinds["LiquidityLevels"] == 30
     assert all(e.producer == "features" for e in live)
     # Output ids are derived from the consumer, the input and the output's index.
     by_cause: dict[str, list[RecordedEvent]] = {}

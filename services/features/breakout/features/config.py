@@ -118,6 +118,10 @@ class LevelsRules(_Config, frozen=True):
     consolidation_band_atr: float = 1.0
     swing_bars: int = 2
     history_bars: int = 300
+    # Trading sessions in UTC hours [start, end): the macro-aware design's liquidity engine.
+    sessions_utc: dict[str, tuple[int, int]] = msgspec.field(
+        default_factory=lambda: {"asia": (0, 8), "london": (7, 16), "new_york": (13, 22)}
+    )
 
     def __post_init__(self) -> None:
         if self.donchian_bars < 2 or self.min_touches < 1:

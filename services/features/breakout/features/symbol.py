@@ -5,7 +5,8 @@ Time is the symbol's own exchange time: its trades and book snapshots move it fo
 every `activity_interval_s` boundary a `TradeActivity` is recorded (not while the symbol has
 had no trade for the longest window, beyond the first such one), every `book_interval_s` a
 `BookMetrics`. Density events are recorded as walls change; indicators at each closed
-candle; levels, order flow and structure at each closed candle of the levels timeframe. Boundaries are multiples of their interval, so a replay records the same
+candle; levels, order flow, structure and liquidity levels at each closed candle of the
+levels timeframe. Boundaries are multiples of their interval, so a replay records the same
 samples at the same times whatever the events' arrival pattern.
 """
 
@@ -24,6 +25,7 @@ from breakout.features.density import DensityDetector, DensityState
 from breakout.features.indicators import Bar, CandleSeries, SeriesState, SessionVwap, VwapState
 from breakout.features.levels import levels
 from breakout.features.orderflow import order_flow
+from breakout.features.sessions import liquidity_levels
 from breakout.features.structure import structure
 from breakout.features.trades import TradeAggregator, TradeAggregatorState
 
@@ -127,6 +129,10 @@ class SymbolFeatures:
         flow = order_flow(bars, atr=atr, config=self.config.orderflow, **where)
         outputs.append(("orderflow", flow))
         outputs += [("structure", e) for e in structure(bars, rules.swing_bars, **where)]
+        span_ms = TIMEFRAME_MS[rules.timeframe]
+        walls = self.density.walls.values()
+        liquidity = liquidity_levels(bars, walls, span_ms=span_ms, rules=rules, **where)
+        outputs.append(("liquidity", liquidity))
         return outputs
 
     # -- periodic outputs -----------------------------------------------------------------

@@ -406,3 +406,49 @@ class LiquiditySweep(Event, frozen=True, kw_only=True, tag="feat.liquidity_sweep
     def subject(self) -> str:
         """`feat.structure.<SYMBOL>`."""
         return _subject("structure", self.symbol)
+
+
+# -- liquidity levels ---------------------------------------------------------------------
+
+
+class SessionRange(_Part, frozen=True, kw_only=True):
+    """High and low of the latest (or current) occurrence of a trading session or day.
+
+    `complete` says the candles held cover the whole session (a restart or a short history
+    can leave the first one partial).
+    """
+
+    name: str
+    start_ts_ms: int
+    high: float
+    low: float
+    complete: bool
+
+
+class BookZone(_Part, frozen=True, kw_only=True):
+    """A price range where one side of the book holds a wall (from the density detector)."""
+
+    side: BookSide
+    price_low: float
+    price_high: float
+    qty: float
+
+
+class LiquidityLevels(Event, frozen=True, kw_only=True, tag="feat.liquidity_levels.v1"):
+    """Where resting liquidity and stops sit, as of one closed candle of `timeframe`:
+    session highs/lows (Asia, London, New York), the prior UTC day's high/low, the visible
+    range of the candles held, and the book's wall zones."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    open_ts_ms: int
+    sessions: list[SessionRange]
+    prior_day: SessionRange | None = None
+    visible_high: float
+    visible_low: float
+    book_zones: list[BookZone]
+
+    def subject(self) -> str:
+        """`feat.liquidity.<SYMBOL>`."""
+        return _subject("liquidity", self.symbol)
