@@ -5,6 +5,9 @@ restart from a snapshot half-way) that records the very same events with the sam
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -194,3 +197,26 @@ async def test_a_symbol_group_instance_records_only_its_symbols(
         await task
         recorded = await stack.store.read_all(limit=100_000, filter=FEATURES)
     assert {e.stream.split("-", 1)[1] for e in recorded} == {"binance.ETHUSDT"}
+
+
+async def test_diag_commands_print_what_was_recorded(infra: InfraSettings, bus_prefix: str) -> None:
+    async with open_stack("real", infra, bus_prefix) as stack:
+        await append_all(stack.store, md_inputs())
+        app = ProcessApplication("features", FeaturesCore(), stack.store, None, config=FAST)
+        await app.start()
+        env = {**os.environ, "DATABASE_URL": stack.dsn or ""}
+
+        def cli(*args: str) -> str:
+            argv = [sys.executable, "-c", "from breakout.features.app import cli; cli()", *args]
+            done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, done.stderr
+            return done.stdout
+
+        l2 = await asyncio.to_thread(cli, "diag", "l2", "--symbol", "btcusdt", "--minutes", "2")
+        levels = await asyncio.to_thread(cli, "diag", "levels", "--symbol", "ETHUSDT")
+        nothing = await asyncio.to_thread(cli, "diag", "levels", "--symbol", "XRPUSDT")
+    assert l2.startswith("BTCUSDT: last 2 min")
+    assert "spread" in l2 and "60s: 300 tr" in l2
+    assert "WALL   bid 99.9-99.92" in l2
+    assert "resistance 103" in levels and "support" in levels and "ATR" in levels
+    assert "no levels recorded yet" in nothing

@@ -4,6 +4,8 @@ Configuration from the environment: `DATABASE_URL`, `NATS_URL`, `BREAKOUT_BUS_PR
 infrastructure), `FEATURES_CONFIG` (JSON of `FeaturesConfig`, optional), `FEATURES_SYMBOLS`
 (`BTCUSDT,ETHUSDT`: run for this symbol group only), `FEATURES_GROUP` (the group's name, which
 names the durable consumer), `FEATURES_HEALTH_PORT` (serve /health and /metrics).
+`diag l2` and `diag levels` print what the detectors recorded for a symbol (the design's
+`diag-l2` / `diag-levels`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import msgspec
@@ -18,8 +21,10 @@ import typer
 
 from breakout.common.config import InfraSettings
 from breakout.common.runtime.bootstrap import run_process_application
+from breakout.common.store.postgres import PostgresEventStore
 from breakout.features.config import FeaturesConfig
 from breakout.features.core import FeaturesCore
+from breakout.features.diag import l2_report, levels_report, read_l2, read_levels
 
 cli = typer.Typer(name="breakout-features", no_args_is_help=True, add_completion=False)
 
@@ -54,3 +59,43 @@ def show_config() -> None:
     config = FeaturesConfig.from_env()
     typer.echo(f"# consumer: {consumer_name(config, os.environ.get('FEATURES_GROUP'))}")
     typer.echo(msgspec.json.format(msgspec.json.encode(config), indent=2))
+
+
+diag = typer.Typer(no_args_is_help=True, help="What the detectors see, read from the store.")
+cli.add_typer(diag, name="diag")
+SymbolOption = Annotated[str, typer.Option("--symbol", help="e.g. BTCUSDT")]
+ExchangeOption = Annotated[str, typer.Option("--exchange")]
+
+
+async def _with_store(work: Callable[[PostgresEventStore], Awaitable[str]]) -> str:
+    store = await PostgresEventStore.connect(InfraSettings.from_env().database_url)
+    try:
+        return await work(store)
+    finally:
+        await store.close()
+
+
+@diag.command("l2")
+def diag_l2(
+    symbol: SymbolOption,
+    minutes: Annotated[int, typer.Option(help="Exchange-time minutes back.")] = 120,
+    exchange: ExchangeOption = "binance",
+) -> None:
+    """Book depth, trade activity and walls of the last minutes."""
+
+    async def work(store: PostgresEventStore) -> str:
+        events = await read_l2(store, exchange, symbol.upper(), minutes)
+        return l2_report(symbol.upper(), minutes, events)
+
+    typer.echo(asyncio.run(_with_store(work)))
+
+
+@diag.command("levels")
+def diag_levels(symbol: SymbolOption, exchange: ExchangeOption = "binance") -> None:
+    """The latest levels, indicators and liquidity levels."""
+
+    async def work(store: PostgresEventStore) -> str:
+        found = await read_levels(store, exchange, symbol.upper())
+        return levels_report(symbol.upper(), *found)
+
+    typer.echo(asyncio.run(_with_store(work)))
