@@ -52,6 +52,7 @@ FEATURES = EventFilter(
             "orderflow",
             "structure",
             "liquidity",
+            "wyckoff",
         )
     )
 )

@@ -85,6 +85,7 @@ def test_candles_give_indicators_and_levels() -> None:
         "feat.levels-binance.ETHUSDT",
         "feat.orderflow-binance.ETHUSDT",
         "feat.liquidity-binance.ETHUSDT",
+        "feat.wyckoff-binance.ETHUSDT",  # 100 .. 103 for 30 bars: a range
     }
     assert sum(1 for e in emits if isinstance(e.event, OrderFlowUpdated)) == 30
 
@@ -104,6 +105,7 @@ def test_a_symbol_group_reads_its_symbols_and_the_reference_candles() -> None:
         "feat.levels-binance.ETHUSDT",
         "feat.orderflow-binance.ETHUSDT",
         "feat.liquidity-binance.ETHUSDT",
+        "feat.wyckoff-binance.ETHUSDT",  # 100 .. 103 for 30 bars: a range
     }
     last = [e.event for e in outputs if isinstance(e.event, IndicatorsUpdated)][-1]
     assert last.corr_reference is not None  # BTC candles were read, not recorded

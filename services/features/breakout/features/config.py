@@ -174,6 +174,24 @@ class OrderFlowConfig(_Config, frozen=True):
             raise ValueError("imbalance_threshold must be in (0, 1] and divergence_bars >= 2")
 
 
+class WyckoffConfig(_Config, frozen=True):
+    """Trading ranges on the levels timeframe (`WYCKOFF_MIN_RANGE_BARS` of the guide)."""
+
+    min_range_bars: int = 20
+    # A range is at most this many ATRs tall; the move before it at least `trend_atr` ATRs.
+    max_range_atr: float = 6.0
+    trend_bars: int = 20
+    trend_atr: float = 3.0
+    profile_bins: int = 12
+    value_area_share: float = 0.7
+
+    def __post_init__(self) -> None:
+        if self.min_range_bars < 3 or self.profile_bins < 1:
+            raise ValueError("min_range_bars must be >= 3 and profile_bins >= 1")
+        if not 0 < self.value_area_share <= 1:
+            raise ValueError("value_area_share must be in (0, 1]")
+
+
 class EmitConfig(_Config, frozen=True):
     """How often periodic feature events are recorded, in exchange time per symbol."""
 
@@ -192,6 +210,7 @@ class FeaturesConfig(_Config, frozen=True):
     levels_rules: LevelsRules = LevelsRules()
     indicators: IndicatorConfig = IndicatorConfig()
     orderflow: OrderFlowConfig = OrderFlowConfig()
+    wyckoff: WyckoffConfig = WyckoffConfig()
     emit: EmitConfig = EmitConfig()
 
     def __post_init__(self) -> None:

@@ -5,9 +5,9 @@ Time is the symbol's own exchange time: its trades and book snapshots move it fo
 every `activity_interval_s` boundary a `TradeActivity` is recorded (not while the symbol has
 had no trade for the longest window, beyond the first such one), every `book_interval_s` a
 `BookMetrics`. Density events are recorded as walls change; indicators at each closed
-candle; levels, order flow, structure and liquidity levels at each closed candle of the
-levels timeframe. Boundaries are multiples of their interval, so a replay records the same
-samples at the same times whatever the events' arrival pattern.
+candle; levels, order flow, structure, liquidity levels and Wyckoff ranges at each closed
+candle of the levels timeframe. Boundaries are multiples of their interval, so a replay
+records the same samples at the same times whatever the events' arrival pattern.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from breakout.features.orderflow import order_flow
 from breakout.features.sessions import liquidity_levels
 from breakout.features.structure import structure
 from breakout.features.trades import TradeAggregator, TradeAggregatorState
+from breakout.features.wyckoff import wyckoff
 
 # (feature kind for the stream name, event)
 Output = tuple[str, Event]
@@ -133,6 +134,9 @@ class SymbolFeatures:
         walls = self.density.walls.values()
         liquidity = liquidity_levels(bars, walls, span_ms=span_ms, rules=rules, **where)
         outputs.append(("liquidity", liquidity))
+        found_range = wyckoff(bars, atr=atr, config=self.config.wyckoff, **where)
+        if found_range is not None:
+            outputs.append(("wyckoff", found_range))
         return outputs
 
     # -- periodic outputs -----------------------------------------------------------------

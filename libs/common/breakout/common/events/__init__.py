@@ -37,6 +37,7 @@ from breakout.common.events.feat import (
     StructureShift,
     TradeActivity,
     WindowStats,
+    WyckoffRange,
     feat_stream,
 )
 from breakout.common.events.md import (
@@ -84,6 +85,7 @@ __all__ = [
     "TradeActivity",
     "UnknownEventType",
     "WindowStats",
+    "WyckoffRange",
     "dead_letter_stream",
     "decode_event",
     "decode_wire",

@@ -452,3 +452,43 @@ class LiquidityLevels(Event, frozen=True, kw_only=True, tag="feat.liquidity_leve
     def subject(self) -> str:
         """`feat.liquidity.<SYMBOL>`."""
         return _subject("liquidity", self.symbol)
+
+
+# -- Wyckoff ------------------------------------------------------------------------------
+
+
+class ProfileBin(_Part, frozen=True, kw_only=True):
+    """Volume traded within one price bin of a range (bars spread over the bins they span)."""
+
+    price_low: float
+    price_high: float
+    volume: float
+
+
+class WyckoffRange(Event, frozen=True, kw_only=True, tag="feat.wyckoff_range.v1"):
+    """A trading range and how it reads, as of one closed candle of `timeframe`.
+
+    `phase` is accumulation after a decline into the range, distribution after a rally.
+    A `spring` is a wick under the range low closing back inside; an `upthrust` the same over
+    the high. `poc` is the volume profile's point of control, the value area holds 70 % of
+    the range's volume around it.
+    """
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    open_ts_ms: int
+    range_high: float
+    range_low: float
+    range_bars: int
+    phase: Literal["accumulation", "distribution"] | None = None
+    spring: bool
+    upthrust: bool
+    poc: float
+    value_area_low: float
+    value_area_high: float
+    profile: list[ProfileBin]
+
+    def subject(self) -> str:
+        """`feat.wyckoff.<SYMBOL>`."""
+        return _subject("wyckoff", self.symbol)
