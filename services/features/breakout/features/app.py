@@ -3,7 +3,8 @@
 Configuration from the environment: `DATABASE_URL`, `NATS_URL`, `BREAKOUT_BUS_PREFIX` (the
 infrastructure), `FEATURES_CONFIG` (JSON of `FeaturesConfig`, optional), `FEATURES_SYMBOLS`
 (`BTCUSDT,ETHUSDT`: run for this symbol group only), `FEATURES_GROUP` (the group's name, which
-names the durable consumer), `FEATURES_HEALTH_PORT` (serve /health and /metrics).
+names the durable consumer), `FEATURES_HEALTH_PORT` (serve /health and /metrics),
+`FEATURES_SNAPSHOT_EVERY` (events between state snapshots, 200,000).
 `diag l2` and `diag levels` print what the detectors recorded for a symbol (the design's
 `diag-l2` / `diag-levels`).
 """
@@ -20,6 +21,7 @@ import msgspec
 import typer
 
 from breakout.common.config import InfraSettings
+from breakout.common.runtime.application import RuntimeConfig
 from breakout.common.runtime.bootstrap import run_process_application
 from breakout.common.store.postgres import PostgresEventStore
 from breakout.features.config import FeaturesConfig
@@ -50,7 +52,13 @@ def run(
     name = consumer_name(config, os.environ.get("FEATURES_GROUP"))
     core = FeaturesCore(config)
     settings = InfraSettings.from_env()
-    asyncio.run(run_process_application(name, core, settings, health_port=health_port))
+    # The state holds minutes of trades per symbol: snapshot it every ~minute at full load,
+    # not every 10k events.
+    snapshot_every = int(os.environ.get("FEATURES_SNAPSHOT_EVERY", "200000"))
+    runtime = RuntimeConfig(snapshot_every=snapshot_every)
+    asyncio.run(
+        run_process_application(name, core, settings, config=runtime, health_port=health_port)
+    )
 
 
 @cli.command()
