@@ -1,0 +1,154 @@
+"""FeaturesCore: routing, cadence, symbol groups, snapshots and bad input."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import msgspec
+import pytest
+
+from breakout.common.events import (
+    BookMetrics,
+    DensityDetected,
+    Event,
+    IndicatorsUpdated,
+    LevelsUpdated,
+    OrderFlowUpdated,
+    RecordedEvent,
+    TradeActivity,
+)
+from breakout.common.runtime.core import Core, Emit, SnapshottingCore
+from breakout.features.config import FeaturesConfig
+from breakout.features.core import FeaturesCore
+from tests.unit.features.factories import T0_MS, book, candle, market, recorded, trade
+
+
+def run(core: FeaturesCore, events: list[Event], start: int = 1) -> list[Emit]:
+    out: list[Emit] = []
+    for position, data in enumerate(events, start=start):
+        out += core.handle(recorded(data, position))
+    return out
+
+
+def test_is_a_snapshotting_core() -> None:
+    core = FeaturesCore()
+    assert isinstance(core, Core) and isinstance(core, SnapshottingCore)
+    assert core.subjects == ("md.trade.*.*", "md.book.*.*", "md.candle.*.*.*")
+
+
+def test_cadence_of_periodic_outputs() -> None:
+    emits = run(FeaturesCore(), market(seconds=60))
+    kinds = Counter(type(e.event).__name__ for e in emits)
+    # Activity every 5 s boundary passed: 5, 10, ..., 55 (60 s is not passed yet).
+    assert kinds["TradeActivity"] == 11
+    assert kinds["BookMetrics"] == 12  # books at 0, 5, ..., 55 s
+    assert kinds["DensityDetected"] == 1
+    activity = [e.event for e in emits if isinstance(e.event, TradeActivity)]
+    assert [a.ts_ms - T0_MS for a in activity] == list(range(5_000, 60_000, 5_000))
+    assert activity[-1].windows[0].trades == 50  # 10 s at 5 trades a second
+    assert {e.stream for e in emits} == {
+        "feat.activity-binance.BTCUSDT",
+        "feat.book-binance.BTCUSDT",
+        "feat.density-binance.BTCUSDT",
+    }
+    density = next(e.event for e in emits if isinstance(e.event, DensityDetected))
+    assert (density.side, density.price_low) == ("bid", 99.90)
+    book_metrics = [e.event for e in emits if isinstance(e.event, BookMetrics)]
+    assert all(m.ts_ms % 5_000 == 0 for m in book_metrics)
+
+
+def test_a_quiet_symbol_reports_quiet_once() -> None:
+    core = FeaturesCore()
+    run(core, [trade(T0_MS, 100.0)])
+    emits = core.handle(recorded(trade(T0_MS + 1_000_000, 100.0), 2))
+    activity = [e.event for e in emits if isinstance(e.event, TradeActivity)]
+    # Reported at 5 .. 295 s while the 300 s window held the trade (it leaves at exactly
+    # 300 s), then one quiet report at 300 s, then silence.
+    assert activity[-1].windows[-1].trades == 0
+    assert sum(1 for a in activity if a.windows[-1].trades == 0) == 1
+    assert len(activity) == 300 // 5
+
+
+def test_candles_give_indicators_and_levels() -> None:
+    core = FeaturesCore()
+    candles = [candle(i, 100, 101 + i % 3, 99, 100.5, symbol="ETHUSDT") for i in range(30)]
+    emits = run(core, candles)
+    indicators = [e.event for e in emits if isinstance(e.event, IndicatorsUpdated)]
+    found = [e.event for e in emits if isinstance(e.event, LevelsUpdated)]
+    assert len(indicators) == 30
+    assert indicators[-1].atr is not None
+    # Levels need `donchian_bars` bars and an ATR (from the 15th candle): candles 20..30.
+    assert len(found) == 11
+    assert found[-1].resistance.price == 103
+    assert {e.stream for e in emits} == {
+        "feat.indicators-binance.ETHUSDT",
+        "feat.levels-binance.ETHUSDT",
+        "feat.orderflow-binance.ETHUSDT",
+        "feat.liquidity-binance.ETHUSDT",
+        "feat.wyckoff-binance.ETHUSDT",  # 100 .. 103 for 30 bars: a range
+    }
+    assert sum(1 for e in emits if isinstance(e.event, OrderFlowUpdated)) == 30
+
+
+def test_a_symbol_group_reads_its_symbols_and_the_reference_candles() -> None:
+    core = FeaturesCore(FeaturesConfig(symbols=("ETHUSDT",)))
+    assert "md.trade.*.ETHUSDT" in core.subjects
+    assert "md.candle.*.*.BTCUSDT" in core.subjects
+    assert not any(s.startswith("md.trade") and "BTCUSDT" in s for s in core.subjects)
+    outputs = []
+    for i in range(40):
+        outputs += core.handle(recorded(candle(i, 100, 105, 99, 100 + i % 5), 2 * i + 1))
+        eth = candle(i, 10, 10.7, 9.8, 10 + (i % 7) / 10, symbol="ETHUSDT")
+        outputs += core.handle(recorded(eth, 2 * i + 2))
+    assert {e.stream for e in outputs} - {"feat.structure-binance.ETHUSDT"} == {
+        "feat.indicators-binance.ETHUSDT",
+        "feat.levels-binance.ETHUSDT",
+        "feat.orderflow-binance.ETHUSDT",
+        "feat.liquidity-binance.ETHUSDT",
+        "feat.wyckoff-binance.ETHUSDT",  # 100 .. 103 for 30 bars: a range
+    }
+    last = [e.event for e in outputs if isinstance(e.event, IndicatorsUpdated)][-1]
+    assert last.corr_reference is not None  # BTC candles were read, not recorded
+    with pytest.raises(ValueError, match="not in this instance's group"):
+        core.handle(recorded(trade(T0_MS, symbol="SOLUSDT"), 999))
+
+
+def test_snapshot_restore_continues_identically() -> None:
+    events = market(seconds=90)
+    config = FeaturesConfig()
+    straight = FeaturesCore(config)
+    first = run(straight, events[:300])
+    restored = FeaturesCore(config)
+    restored.restore(straight.snapshot())
+    assert run(restored, events[300:], start=301) == run(straight, events[300:], start=301)
+    assert first  # the first half produced outputs too
+
+
+def test_a_snapshot_of_another_configuration_is_not_used() -> None:
+    core = FeaturesCore()
+    run(core, market(seconds=20))
+    other = FeaturesCore(
+        FeaturesConfig(
+            density_config=msgspec.structs.replace(FeaturesConfig().density_config, k_density=9.0)
+        )
+    )
+    other.restore(core.snapshot())
+    assert other.symbols == {}
+    other.restore(b"\x93not a snapshot")
+    assert other.symbols == {}
+
+
+def test_bad_market_data_raises_for_the_dead_letter_queue() -> None:
+    core = FeaturesCore()
+    crossed = book(T0_MS, [(101.0, 1.0)], [(100.0, 1.0)])
+    with pytest.raises(ValueError, match="crossed"):
+        core.handle(recorded(crossed, 1))
+    with pytest.raises(TypeError, match="cannot handle"):
+        core.handle(
+            RecordedEvent(
+                **{
+                    **msgspec.structs.asdict(recorded(crossed, 2)),
+                    "data": TradeActivity(exchange="binance", symbol="X", ts_ms=0, windows=[]),
+                }
+            )
+        )
