@@ -61,6 +61,24 @@ def poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
+def execute_on_book(
+    book: OrderBook,
+    tape: TradeTape,
+    klines: KlineSeries,
+    taker: tuple[bool, int, int | None],
+    *,
+    ts_ms: int,
+    taker_owner: int = 0,
+) -> list[Print]:
+    """Walk `book` with an aggressive order (buys?, lots, limit) and print the fills."""
+    taker_buys, lots, limit = taker
+    fills = book.take(taker_buys, lots, limit)
+    prints = tape.record(fills, taker_buys=taker_buys, ts_ms=ts_ms, taker_owner=taker_owner)
+    for printed in prints:
+        klines.add_trade(printed.ts_ms, printed.price, printed.lots, taker_buys)
+    return prints
+
+
 class SymbolMarket:
     """One symbol's simulated order book and trading, stepped in fixed increments."""
 
@@ -336,12 +354,11 @@ class SymbolMarket:
         self, taker_buys: bool, lots: int, limit: int | None, ts_ms: int, taker_owner: int = 0
     ) -> list[Print]:
         """Walk the book with an aggressive order and print the fills on the tape."""
-        fills = self.book.take(taker_buys, lots, limit)
-        prints = self.tape.record(
-            fills, taker_buys=taker_buys, ts_ms=ts_ms, taker_owner=taker_owner
+        taker = (taker_buys, lots, limit)
+        prints = execute_on_book(
+            self.book, self.tape, self.klines, taker, ts_ms=ts_ms, taker_owner=taker_owner
         )
         for printed in prints:
-            self.klines.add_trade(printed.ts_ms, printed.price, printed.lots, taker_buys)
             if printed.maker_owner < 0:
                 self.walls.on_fill(printed, ts_ms)
         return prints
