@@ -61,14 +61,15 @@ def _recorded_values(recording: SymbolRecording) -> tuple[list[float], list[floa
 
 
 def replay_spec(recording: SymbolRecording) -> SymbolSpec:
-    """The listing of a replayed symbol: precisions wide enough for every recorded number."""
+    """The listing of a replayed symbol: its usual precisions, finer if a recorded number needs."""
     prices, sizes = _recorded_values(recording)
     if not prices:
         raise ValueError(f"{recording.symbol}: the recording has no prices")
+    listed = make_spec(recording.symbol)
     return dataclasses.replace(
-        make_spec(recording.symbol),
-        price_decimals=infer_decimals(prices),
-        qty_decimals=infer_decimals(sizes),
+        listed,
+        price_decimals=max(listed.price_decimals, infer_decimals(prices)),
+        qty_decimals=max(listed.qty_decimals, infer_decimals(sizes)),
         start_price=prices[0],
     )
 
