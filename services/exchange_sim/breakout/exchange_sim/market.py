@@ -198,12 +198,17 @@ class SymbolMarket:
     # ---- makers ---------------------------------------------------------------------------
 
     def _seed_book(self) -> None:
+        """A full book at the start: the touch, then grid levels out to the depth window."""
         bid_touch, ask_touch = self.touches()
-        self.book.add(True, bid_touch, self._level_lots(0.0))
-        self.book.add(False, ask_touch, self._level_lots(0.0))
-        for _ in range(cal.SEED_LEVELS_PER_SIDE):
-            for is_bid in (True, False):
-                self._refresh_level(is_bid, bid_touch, ask_touch)
+        window_ticks = self.fair_ticks() * cal.DEPTH_WINDOW_BPS / 1e4
+        for is_bid, touch, sign in ((True, bid_touch, -1), (False, ask_touch, 1)):
+            self.book.add(is_bid, touch, round(self._level_lots(0.0) * cal.TOUCH_SIZE_MULT))
+            offset = self.grid_ticks
+            while offset <= window_ticks:
+                price = touch + sign * offset
+                if price > 0 and self.rng.random() < cal.LEVEL_OCCUPANCY:
+                    self.book.add(is_bid, price, self._level_lots(offset / self.fair_ticks() * 1e4))
+                offset += self.grid_ticks
 
     def _level_lots(self, distance_bps: float) -> int:
         notional = self.level_median_notional * math.exp(self.rng.gauss(0.0, cal.LEVEL_LOG_SIGMA))
@@ -256,7 +261,7 @@ class SymbolMarket:
             opposite = self.book.side(not is_bid).best()
             crosses = opposite is not None and not side.is_better(opposite, touch)
             if not crosses and self.rng.random() < cal.TOUCH_REFILL_P:
-                self.book.add(is_bid, touch, self._level_lots(0.0))
+                self.book.add(is_bid, touch, round(self._level_lots(0.0) * cal.TOUCH_SIZE_MULT))
 
     def _refresh_level(self, is_bid: bool, bid_touch: int, ask_touch: int) -> None:
         """Resample one level's resting size: makers add or withdraw toward a fresh draw.
@@ -322,6 +327,11 @@ class SymbolMarket:
             self.excitation_per_s * decay + count * cal.HAWKES_BRANCHING * cal.HAWKES_DECAY_PER_S
         )
         offsets = sorted(self.rng.randrange(1, dt_ms + 1) for _ in range(count))
+        for i in range(1, count):
+            if self.rng.random() < cal.BURST_FOLLOW_P:
+                follow_ms = self.rng.randrange(cal.BURST_FOLLOW_MAX_MS)
+                offsets[i] = min(dt_ms, offsets[i - 1] + follow_ms)
+        offsets.sort()
         prints: list[Print] = []
         for offset in offsets:
             prints += self._one_taker(start_ms + offset)
@@ -348,6 +358,8 @@ class SymbolMarket:
         after = self.mid_ticks()
         if after != before:  # permanent impact: the fair price follows part of the move
             self.fair_log += cal.IMPACT_SHARE * math.log(after / before)
+            # Fast makers step back in within milliseconds, most of the time.
+            self._replenish_touch(*self.touches())
         return prints
 
     def execute_taker(
