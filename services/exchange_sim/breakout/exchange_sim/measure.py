@@ -55,7 +55,7 @@ def tape_stats(ts_ms: list[int], notional: list[float], taker_buys: list[bool]) 
     # Burstiness within a minute (the real sample is 46 s long): Fano factor per 60 s window.
     windows = [per_second[i : i + 60] for i in range(0, len(per_second), 60)]
     fanos = [
-        statistics.pvariance(w) / statistics.fmean(w) for w in windows if len(w) > 10 and sum(w)
+        statistics.pvariance(w) / statistics.fmean(w) for w in windows if len(w) > 10 and any(w)
     ]
     logs = [math.log(n) for n in notional if n > 0]
     return TapeStats(
