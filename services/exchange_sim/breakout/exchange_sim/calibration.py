@@ -33,8 +33,10 @@ MAX_TAKER_SLIP_BPS = 15.0
 # orders, stops cascading): clustering finer than the Hawkes step can show.
 BURST_FOLLOW_P = 0.5
 BURST_FOLLOW_MAX_MS = 3
-# Share of a taker's move of the mid that the fair price keeps (permanent impact).
+# Share of a taker's move of the mid that the fair price takes on, and how fast that fades:
+# one-sided flow pushes the quotes, but it does not move the market for good on its own.
 IMPACT_SHARE = 0.3
+IMPACT_DECAY_S = 60.0
 
 # Book ---------------------------------------------------------------------------------------
 LEVEL_GRID_BPS = 0.05

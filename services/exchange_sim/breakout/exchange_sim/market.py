@@ -3,7 +3,8 @@
 Pure and deterministic: everything random comes from one `random.Random` seeded by the
 simulation seed and the symbol, and time only moves when the caller steps it. Each step:
 
-1. the regime chain advances and moves the fair price (drift, diffusion, range reversion);
+1. the regime chain advances and moves the fair price (`price_process.py`), and the impact of
+   recent aggressive flow on it fades;
 2. makers re-quote around the fair price: liquidity on the wrong side is pulled, whatever still
    crosses (our orders, walls) is swept by aggressive flow, the touch is replenished and random
    levels are refreshed from a heavy-tailed size distribution;
@@ -26,7 +27,8 @@ from breakout.exchange_sim import calibration as cal
 from breakout.exchange_sim.book import OrderBook
 from breakout.exchange_sim.history import backfill_bars
 from breakout.exchange_sim.klines import KlineSeries
-from breakout.exchange_sim.regimes import REGIMES, Regime, draw_duration_s, next_regime
+from breakout.exchange_sim.price_process import PriceProcess
+from breakout.exchange_sim.regimes import REGIMES, Regime
 from breakout.exchange_sim.specs import SymbolSpec
 from breakout.exchange_sim.tape import Print, TradeTape
 from breakout.exchange_sim.walls import WallBook
@@ -102,14 +104,9 @@ class SymbolMarket:
             )
         )
         self.klines.extend_to(start_ms)
-        self.fair_log = math.log(spec.start_price)
-        self.range_center_log = self.fair_log
-        self.breakout_level_log = self.fair_log
-        self.regime = Regime.QUIET
-        self.regime_elapsed_s = 0.0
-        self.regime_duration_s = draw_duration_s(Regime.QUIET, self.rng, config.regime_time_scale)
-        self.direction = 1.0
-        self.regimes_seen: Counter[Regime] = Counter({Regime.QUIET: 1})
+        self.process = PriceProcess.start(spec.start_price, self.rng, config.regime_time_scale)
+        # Transient impact of aggressive flow on the fair price; it fades (see IMPACT_DECAY_S).
+        self.impact_log = 0.0
         self.excitation_per_s = 0.0
         self.walls = WallBook(spec)
         self.ticks_per_unit = 10.0**spec.price_decimals
@@ -123,6 +120,21 @@ class SymbolMarket:
         self._seed_book()
 
     # ---- prices ---------------------------------------------------------------------------
+
+    @property
+    def fair_log(self) -> float:
+        """Log of the fair price: the regime process plus the fading impact of recent flow."""
+        return self.process.fair_log + self.impact_log
+
+    @property
+    def regime(self) -> Regime:
+        """The current regime."""
+        return self.process.regime
+
+    @property
+    def regimes_seen(self) -> Counter[Regime]:
+        """How many times each regime has started."""
+        return self.process.seen
 
     def fair_ticks(self) -> float:
         """The fair price in (fractional) ticks."""
@@ -147,53 +159,13 @@ class SymbolMarket:
         start_ms = self.now_ms
         self.now_ms += dt_ms
         dt_s = dt_ms / 1000
-        self._advance_regime(dt_s)
-        self._move_fair(dt_s)
+        self.process.advance(dt_s, self.rng)
+        self.impact_log *= math.exp(-dt_s / cal.IMPACT_DECAY_S)
         self.walls.step(self, start_ms + 1, dt_s)
         prints = self._requote(start_ms + 1, dt_s)
         prints += self._takers(start_ms, dt_ms)
         self.klines.extend_to(self.now_ms)
         return prints
-
-    def _advance_regime(self, dt_s: float) -> None:
-        self.regime_elapsed_s += dt_s
-        if self.regime_elapsed_s < self.regime_duration_s:
-            return
-        previous = self.regime
-        self.regime = next_regime(previous, self.rng)
-        self.regimes_seen[self.regime] += 1
-        self.regime_elapsed_s = 0.0
-        self.regime_duration_s = draw_duration_s(
-            self.regime, self.rng, self.config.regime_time_scale
-        )
-        if self.regime is Regime.QUIET:
-            self.range_center_log = self.fair_log
-        elif self.regime is Regime.BREAKOUT:
-            self.breakout_level_log = self.fair_log
-            self.direction = self.rng.choice((-1.0, 1.0))
-        elif self.regime is Regime.FAKEOUT:
-            self.range_center_log = self.fair_log
-            self.direction = self.rng.choice((-1.0, 1.0))
-        elif self.regime is Regime.DUMP:
-            self.direction = -1.0
-        elif self.regime is Regime.RETEST:
-            self.direction = 1.0 if self.breakout_level_log > self.fair_log else -1.0
-
-    def _move_fair(self, dt_s: float) -> None:
-        params = REGIMES[self.regime]
-        progress = self.regime_elapsed_s / max(self.regime_duration_s, 1e-9)
-        vol = params.vol_bps_per_sqrt_s / 1e4
-        drift = self.direction * params.drift_bps_per_min / 1e4 / 60
-        reversion = params.reversion_per_s
-        if self.regime is Regime.QUIET:
-            vol *= max(0.35, 1.0 - 0.65 * progress)  # a range compresses as it ages
-        elif self.regime is Regime.FAKEOUT and progress > 0.5:
-            drift, reversion = 0.0, 0.03  # the move fails and falls back into the range
-        elif self.regime is Regime.RETEST:
-            # A retest pulls toward the broken level with a drift of |drift| in its direction.
-            drift = abs(drift) * (1.0 if self.breakout_level_log > self.fair_log else -1.0)
-        pull = -reversion * (self.fair_log - self.range_center_log)
-        self.fair_log += (drift + pull) * dt_s + vol * math.sqrt(dt_s) * self.rng.gauss(0.0, 1.0)
 
     # ---- makers ---------------------------------------------------------------------------
 
@@ -342,7 +314,7 @@ class SymbolMarket:
         pressure = (self.fair_ticks() - self.mid_ticks()) / (
             2 * self.spread_ticks + self.grid_ticks
         )
-        buy_p = 0.5 + (params.directional_share - 0.5) * self.direction
+        buy_p = 0.5 + (params.directional_share - 0.5) * self.process.direction
         buy_p += max(-0.25, min(0.25, pressure * 0.25))
         taker_buys = self.rng.random() < buy_p
         notional = cal.TRADE_MEDIAN_NOTIONAL_SCALE * self.spec.median_trade_notional
@@ -357,7 +329,7 @@ class SymbolMarket:
         prints = self.execute_taker(taker_buys, lots, limit, ts_ms)
         after = self.mid_ticks()
         if after != before:  # permanent impact: the fair price follows part of the move
-            self.fair_log += cal.IMPACT_SHARE * math.log(after / before)
+            self.impact_log += cal.IMPACT_SHARE * math.log(after / before)
             # Fast makers step back in within milliseconds, most of the time.
             self._replenish_touch(*self.touches())
         return prints
