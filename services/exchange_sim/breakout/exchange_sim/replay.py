@@ -103,6 +103,16 @@ class ReplayFeed:
         self.span_ms = span_ms
         self.index = 0
         self.loops = 0
+        self._prime_book(start_ms)
+
+    def _prime_book(self, ts_ms: int) -> None:
+        """Lay the first recorded book (or quotes around the first price) before any step."""
+        first_book = next((e for e in self.events if not isinstance(e, RecordedTrade)), None)
+        if first_book is not None:
+            self._apply(first_book, ts_ms)
+            return
+        price = self.spec.to_ticks(self.spec.start_price)
+        self._lay_book(price - 1, price, None, None, ts_ms)
 
     def step(self, dt_ms: int) -> list[Print]:
         """Apply every recorded event due by the new time."""
