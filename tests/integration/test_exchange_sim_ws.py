@@ -152,3 +152,47 @@ async def test_combined_stream_wraps_payloads(sim: RunningSim) -> None:
             assert data["data"]["e"] in ("trade", "depthUpdate")
             if seen == {"btcusdt@trade", "ethusdt@depth@100ms"}:
                 break
+
+
+async def test_ws_trade_ids_match_the_rest_backfill_endpoints(sim: RunningSim) -> None:
+    """Backfill by id: @aggTrade ids are aggTrades ids, @trade ids are historicalTrades ids."""
+    config = ccxt_config(sim.base_url, sim.api_key, sim.api_secret)
+    config["options"]["watchTrades"] = {"name": "aggTrade"}
+    agg_ws = ccxtpro.binance(config)
+    trade_ws = ccxtpro.binance(ccxt_config(sim.base_url, sim.api_key, sim.api_secret))
+    try:
+        aggs: list[dict[str, object]] = []
+        while len(aggs) < 30:
+            aggs += await agg_ws.watch_trades("BTC/USDT")
+        backfill = await agg_ws.fetch_trades("BTC/USDT", limit=30, params={"fromId": aggs[0]["id"]})
+        assert [t["id"] for t in backfill] == [t["id"] for t in aggs[:30]]
+        assert [t["amount"] for t in backfill] == [t["amount"] for t in aggs[:30]]
+        trades: list[dict[str, object]] = []
+        while len(trades) < 30:
+            trades += await trade_ws.watch_trades("BTC/USDT")
+        history = await trade_ws.fetch_trades(
+            "BTC/USDT",
+            limit=30,
+            params={"fetchTradesMethod": "publicGetHistoricalTrades", "fromId": trades[0]["id"]},
+        )
+        assert [t["id"] for t in history] == [t["id"] for t in trades[:30]]
+    finally:
+        await agg_ws.close()
+        await trade_ws.close()
+
+
+async def test_stall_sends_nothing_then_resumes_with_a_gap(
+    sim: RunningSim, pro: ccxtpro.binance
+) -> None:
+    before = [int(t["id"]) for t in await pro.watch_trades("BTC/USDT")]
+    await sim.fault("stall_ws", seconds=1.0)
+    after = [int(t["id"]) for t in await pro.watch_trades("BTC/USDT")]  # returns once it ends
+    assert after[0] > before[-1] + 1  # the trades of the stall never came
+    assert (await sim.state())["connections_accepted"] == 1  # the same connection carried on
+
+
+async def test_watch_ohlcv_and_bids_asks(pro: ccxtpro.binance) -> None:
+    candles = await pro.watch_ohlcv("BTC/USDT", "1m")
+    assert candles and candles[-1][0] % 60_000 == 0
+    top = await pro.watch_bids_asks(["BTC/USDT"])
+    assert top["BTC/USDT"]["bid"] < top["BTC/USDT"]["ask"]

@@ -176,6 +176,29 @@ class OrderBook:
             self._touch(is_bid, price)
         return removed
 
+    def reduce_owner(self, is_bid: bool, price: int, owner: int, lots: int) -> int:
+        """Take up to `lots` from `owner`'s chunks at a level (a fill outside the queue walk)."""
+        side = self.side(is_bid)
+        queue = side.queues.get(price)
+        if queue is None or lots <= 0:
+            return 0
+        taken = 0
+        for chunk in queue:
+            if chunk.owner == owner and taken < lots:
+                size = min(chunk.lots, lots - taken)
+                chunk.lots -= size
+                taken += size
+        if taken:
+            side.queues[price] = deque(c for c in queue if c.lots > 0)
+            side.totals[price] -= taken
+            side._close_if_empty(price)
+            self._touch(is_bid, price)
+        return taken
+
+    def owned(self, is_bid: bool, price: int) -> list[Chunk]:
+        """Our orders' chunks at a level (owner > 0), in queue order."""
+        return [c for c in self.side(is_bid).queues.get(price, ()) if c.owner > 0]
+
     def lots_ahead(self, is_bid: bool, price: int, owner: int) -> int:
         """Quantity queued before `owner`'s first chunk at a level."""
         ahead = 0
@@ -185,7 +208,7 @@ class OrderBook:
             ahead += chunk.lots
         return ahead
 
-    def available(self, taker_buys: bool, limit_price: int | None, skip_owner: int = 0) -> int:
+    def available(self, taker_buys: bool, limit_price: int | None) -> int:
         """Lots an aggressor could take up to `limit_price` (None: the whole side)."""
         side = self.asks if taker_buys else self.bids
         total = 0

@@ -23,27 +23,33 @@ import math
 TRADE_LOG_SIGMA = 2.26
 TRADE_LOG_CAP = 7.0  # no taker beyond e^7 (~1100x) the median: the sample's largest is e^6.8
 # A taker's notional relative to the median print: a taker prints 1.4 times on average.
-TRADE_MEDIAN_NOTIONAL_SCALE = 1.0
-PRINTS_PER_TAKER = 1.4
+TRADE_MEDIAN_NOTIONAL_SCALE = 0.8
+PRINTS_PER_TAKER = 1.6
 # Hawkes arrivals: each taker raises the rate; the excitation halves in ln2/decay seconds.
 HAWKES_BRANCHING = 0.7
-HAWKES_DECAY_PER_S = 2.0
+HAWKES_DECAY_PER_S = 3.0
 MAX_TAKER_SLIP_BPS = 15.0
-# Share of a taker's move of the mid that the fair price keeps (permanent impact).
+# Share of takers that follow the previous one within a few milliseconds (algos slicing
+# orders, stops cascading): clustering finer than the Hawkes step can show.
+BURST_FOLLOW_P = 0.5
+BURST_FOLLOW_MAX_MS = 3
+# Share of a taker's move of the mid that the fair price takes on, and how fast that fades:
+# one-sided flow pushes the quotes, but it does not move the market for good on its own.
 IMPACT_SHARE = 0.3
+IMPACT_DECAY_S = 60.0
 
 # Book ---------------------------------------------------------------------------------------
-LEVEL_GRID_BPS = 0.1
+LEVEL_GRID_BPS = 0.05
 DEPTH_WINDOW_BPS = 20.0
 LEVEL_LOG_SIGMA = 2.0
 LEVEL_GROWTH_BPS = 4.0  # a level 4 bps away is twice the size of one at the touch
-SEED_LEVELS_PER_SIDE = 300
 REFRESHES_PER_SIDE_PER_S = 40.0
-TOUCH_REFILL_P = 0.6
-NEAR_TOUCH_SHARE = 0.3
-LEVEL_OCCUPANCY = 0.7
+TOUCH_REFILL_P = 0.85
+NEAR_TOUCH_SHARE = 0.12
+LEVEL_OCCUPANCY = 0.6
+TOUCH_SIZE_MULT = 5.0  # the touch holds more than an average level
 BTC_TRADES_PER_S = 43.4
-BTC_LEVEL_MEDIAN_NOTIONAL = 2_000.0
+BTC_LEVEL_MEDIAN_NOTIONAL = 1_100.0
 
 # Walls --------------------------------------------------------------------------------------
 WALL_RATE_PER_S = 1 / 90

@@ -10,27 +10,24 @@ import math
 import random
 
 from breakout.exchange_sim.klines import MINUTE_MS, Bar
-from breakout.exchange_sim.regimes import REGIMES, Regime, draw_duration_s, next_regime
+from breakout.exchange_sim.price_process import PriceProcess
+from breakout.exchange_sim.regimes import REGIMES, Regime
 from breakout.exchange_sim.specs import SymbolSpec
 
+SUBSTEPS_PER_MINUTE = 4
 
-def _minute_returns(
-    rng: random.Random, minutes: int, regime_time_scale: float
+
+def _minute_path(
+    spec: SymbolSpec, rng: random.Random, minutes: int, regime_time_scale: float
 ) -> list[tuple[float, Regime]]:
-    """Log returns of each minute with the regime it was drawn in."""
-    out: list[tuple[float, Regime]] = []
-    regime, left_s, direction = Regime.QUIET, 0.0, 1.0
+    """Log fair price at the end of each minute, with the regime it ended in."""
+    process = PriceProcess.start(spec.start_price, rng, regime_time_scale)
+    path: list[tuple[float, Regime]] = []
     for _ in range(minutes):
-        if left_s <= 0:
-            regime = next_regime(regime, rng)
-            left_s = draw_duration_s(regime, rng, regime_time_scale)
-            direction = -1.0 if regime is Regime.DUMP else rng.choice((-1.0, 1.0))
-        params = REGIMES[regime]
-        drift = direction * params.drift_bps_per_min / 1e4
-        vol = params.vol_bps_per_sqrt_s / 1e4 * math.sqrt(60.0)
-        out.append((drift + rng.gauss(0.0, vol), regime))
-        left_s -= 60.0
-    return out
+        for _ in range(SUBSTEPS_PER_MINUTE):  # regimes and reversion act within the minute
+            process.advance(60.0 / SUBSTEPS_PER_MINUTE, rng)
+        path.append((process.fair_log, process.regime))
+    return path
 
 
 def backfill_bars(
@@ -39,19 +36,22 @@ def backfill_bars(
     """1-minute bars covering `days` before `end_ms`; the last close is `spec.start_price`."""
     minutes = max(1, int(days * 1440))
     first_open = end_ms // MINUTE_MS * MINUTE_MS - minutes * MINUTE_MS
-    steps = _minute_returns(rng, minutes, regime_time_scale)
-    log_price = math.log(spec.start_price) - sum(r for r, _ in steps)
+    path = _minute_path(spec, rng, minutes + 1, regime_time_scale)
+    # Shift the path so that it ends at the start price, where live trading takes over.
+    shift = math.log(spec.start_price) - path[-1][0]
     bars: list[Bar] = []
-    for index, (ret, regime) in enumerate(steps):
+    for index in range(minutes):
+        log_price = path[index][0] + shift
+        ret = path[index + 1][0] - path[index][0]
+        regime = path[index + 1][1]
         params = REGIMES[regime]
         open_price = math.exp(log_price)
-        log_price += ret
-        close_price = math.exp(log_price)
+        close_price = math.exp(log_price + ret)
         wick = params.vol_bps_per_sqrt_s / 1e4 * math.sqrt(60.0) * 0.5
         high = max(open_price, close_price) * math.exp(abs(rng.gauss(0.0, wick)))
         low = min(open_price, close_price) * math.exp(-abs(rng.gauss(0.0, wick)))
         trades = max(1, round(spec.trades_per_s * 60 * params.activity * rng.uniform(0.6, 1.4)))
-        notional = trades * spec.median_trade_notional * math.exp(rng.gauss(1.5, 0.4))
+        notional = trades * spec.median_trade_notional * math.exp(rng.gauss(2.3, 0.4))
         volume_lots = max(1, spec.to_lots(notional / close_price))
         buy_share = min(0.95, max(0.05, 0.5 + (0.3 if ret > 0 else -0.3) * rng.random()))
         open_t, close_t = spec.to_ticks(open_price), spec.to_ticks(close_price)

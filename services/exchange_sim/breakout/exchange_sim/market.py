@@ -3,7 +3,8 @@
 Pure and deterministic: everything random comes from one `random.Random` seeded by the
 simulation seed and the symbol, and time only moves when the caller steps it. Each step:
 
-1. the regime chain advances and moves the fair price (drift, diffusion, range reversion);
+1. the regime chain advances and moves the fair price (`price_process.py`), and the impact of
+   recent aggressive flow on it fades;
 2. makers re-quote around the fair price: liquidity on the wrong side is pulled, whatever still
    crosses (our orders, walls) is swept by aggressive flow, the touch is replenished and random
    levels are refreshed from a heavy-tailed size distribution;
@@ -26,7 +27,8 @@ from breakout.exchange_sim import calibration as cal
 from breakout.exchange_sim.book import OrderBook
 from breakout.exchange_sim.history import backfill_bars
 from breakout.exchange_sim.klines import KlineSeries
-from breakout.exchange_sim.regimes import REGIMES, Regime, draw_duration_s, next_regime
+from breakout.exchange_sim.price_process import PriceProcess
+from breakout.exchange_sim.regimes import REGIMES, Regime
 from breakout.exchange_sim.specs import SymbolSpec
 from breakout.exchange_sim.tape import Print, TradeTape
 from breakout.exchange_sim.walls import WallBook
@@ -61,6 +63,24 @@ def poisson(rng: random.Random, mean: float) -> int:
     return count
 
 
+def execute_on_book(
+    book: OrderBook,
+    tape: TradeTape,
+    klines: KlineSeries,
+    taker: tuple[bool, int, int | None],
+    *,
+    ts_ms: int,
+    taker_owner: int = 0,
+) -> list[Print]:
+    """Walk `book` with an aggressive order (buys?, lots, limit) and print the fills."""
+    taker_buys, lots, limit = taker
+    fills = book.take(taker_buys, lots, limit)
+    prints = tape.record(fills, taker_buys=taker_buys, ts_ms=ts_ms, taker_owner=taker_owner)
+    for printed in prints:
+        klines.add_trade(printed.ts_ms, printed.price, printed.lots, taker_buys)
+    return prints
+
+
 class SymbolMarket:
     """One symbol's simulated order book and trading, stepped in fixed increments."""
 
@@ -84,14 +104,9 @@ class SymbolMarket:
             )
         )
         self.klines.extend_to(start_ms)
-        self.fair_log = math.log(spec.start_price)
-        self.range_center_log = self.fair_log
-        self.breakout_level_log = self.fair_log
-        self.regime = Regime.QUIET
-        self.regime_elapsed_s = 0.0
-        self.regime_duration_s = draw_duration_s(Regime.QUIET, self.rng, config.regime_time_scale)
-        self.direction = 1.0
-        self.regimes_seen: Counter[Regime] = Counter({Regime.QUIET: 1})
+        self.process = PriceProcess.start(spec.start_price, self.rng, config.regime_time_scale)
+        # Transient impact of aggressive flow on the fair price; it fades (see IMPACT_DECAY_S).
+        self.impact_log = 0.0
         self.excitation_per_s = 0.0
         self.walls = WallBook(spec)
         self.ticks_per_unit = 10.0**spec.price_decimals
@@ -105,6 +120,21 @@ class SymbolMarket:
         self._seed_book()
 
     # ---- prices ---------------------------------------------------------------------------
+
+    @property
+    def fair_log(self) -> float:
+        """Log of the fair price: the regime process plus the fading impact of recent flow."""
+        return self.process.fair_log + self.impact_log
+
+    @property
+    def regime(self) -> Regime:
+        """The current regime."""
+        return self.process.regime
+
+    @property
+    def regimes_seen(self) -> Counter[Regime]:
+        """How many times each regime has started."""
+        return self.process.seen
 
     def fair_ticks(self) -> float:
         """The fair price in (fractional) ticks."""
@@ -129,63 +159,28 @@ class SymbolMarket:
         start_ms = self.now_ms
         self.now_ms += dt_ms
         dt_s = dt_ms / 1000
-        self._advance_regime(dt_s)
-        self._move_fair(dt_s)
+        self.process.advance(dt_s, self.rng)
+        self.impact_log *= math.exp(-dt_s / cal.IMPACT_DECAY_S)
         self.walls.step(self, start_ms + 1, dt_s)
         prints = self._requote(start_ms + 1, dt_s)
         prints += self._takers(start_ms, dt_ms)
         self.klines.extend_to(self.now_ms)
         return prints
 
-    def _advance_regime(self, dt_s: float) -> None:
-        self.regime_elapsed_s += dt_s
-        if self.regime_elapsed_s < self.regime_duration_s:
-            return
-        previous = self.regime
-        self.regime = next_regime(previous, self.rng)
-        self.regimes_seen[self.regime] += 1
-        self.regime_elapsed_s = 0.0
-        self.regime_duration_s = draw_duration_s(
-            self.regime, self.rng, self.config.regime_time_scale
-        )
-        if self.regime is Regime.QUIET:
-            self.range_center_log = self.fair_log
-        elif self.regime is Regime.BREAKOUT:
-            self.breakout_level_log = self.fair_log
-            self.direction = self.rng.choice((-1.0, 1.0))
-        elif self.regime is Regime.FAKEOUT:
-            self.range_center_log = self.fair_log
-            self.direction = self.rng.choice((-1.0, 1.0))
-        elif self.regime is Regime.DUMP:
-            self.direction = -1.0
-        elif self.regime is Regime.RETEST:
-            self.direction = 1.0 if self.breakout_level_log > self.fair_log else -1.0
-
-    def _move_fair(self, dt_s: float) -> None:
-        params = REGIMES[self.regime]
-        progress = self.regime_elapsed_s / max(self.regime_duration_s, 1e-9)
-        vol = params.vol_bps_per_sqrt_s / 1e4
-        drift = self.direction * params.drift_bps_per_min / 1e4 / 60
-        reversion = params.reversion_per_s
-        if self.regime is Regime.QUIET:
-            vol *= max(0.35, 1.0 - 0.65 * progress)  # a range compresses as it ages
-        elif self.regime is Regime.FAKEOUT and progress > 0.5:
-            drift, reversion = 0.0, 0.03  # the move fails and falls back into the range
-        elif self.regime is Regime.RETEST:
-            # A retest pulls toward the broken level with a drift of |drift| in its direction.
-            drift = abs(drift) * (1.0 if self.breakout_level_log > self.fair_log else -1.0)
-        pull = -reversion * (self.fair_log - self.range_center_log)
-        self.fair_log += (drift + pull) * dt_s + vol * math.sqrt(dt_s) * self.rng.gauss(0.0, 1.0)
-
     # ---- makers ---------------------------------------------------------------------------
 
     def _seed_book(self) -> None:
+        """A full book at the start: the touch, then grid levels out to the depth window."""
         bid_touch, ask_touch = self.touches()
-        self.book.add(True, bid_touch, self._level_lots(0.0))
-        self.book.add(False, ask_touch, self._level_lots(0.0))
-        for _ in range(cal.SEED_LEVELS_PER_SIDE):
-            for is_bid in (True, False):
-                self._refresh_level(is_bid, bid_touch, ask_touch)
+        window_ticks = self.fair_ticks() * cal.DEPTH_WINDOW_BPS / 1e4
+        for is_bid, touch, sign in ((True, bid_touch, -1), (False, ask_touch, 1)):
+            self.book.add(is_bid, touch, round(self._level_lots(0.0) * cal.TOUCH_SIZE_MULT))
+            offset = self.grid_ticks
+            while offset <= window_ticks:
+                price = touch + sign * offset
+                if price > 0 and self.rng.random() < cal.LEVEL_OCCUPANCY:
+                    self.book.add(is_bid, price, self._level_lots(offset / self.fair_ticks() * 1e4))
+                offset += self.grid_ticks
 
     def _level_lots(self, distance_bps: float) -> int:
         notional = self.level_median_notional * math.exp(self.rng.gauss(0.0, cal.LEVEL_LOG_SIGMA))
@@ -238,7 +233,7 @@ class SymbolMarket:
             opposite = self.book.side(not is_bid).best()
             crosses = opposite is not None and not side.is_better(opposite, touch)
             if not crosses and self.rng.random() < cal.TOUCH_REFILL_P:
-                self.book.add(is_bid, touch, self._level_lots(0.0))
+                self.book.add(is_bid, touch, round(self._level_lots(0.0) * cal.TOUCH_SIZE_MULT))
 
     def _refresh_level(self, is_bid: bool, bid_touch: int, ask_touch: int) -> None:
         """Resample one level's resting size: makers add or withdraw toward a fresh draw.
@@ -304,6 +299,11 @@ class SymbolMarket:
             self.excitation_per_s * decay + count * cal.HAWKES_BRANCHING * cal.HAWKES_DECAY_PER_S
         )
         offsets = sorted(self.rng.randrange(1, dt_ms + 1) for _ in range(count))
+        for i in range(1, count):
+            if self.rng.random() < cal.BURST_FOLLOW_P:
+                follow_ms = self.rng.randrange(cal.BURST_FOLLOW_MAX_MS)
+                offsets[i] = min(dt_ms, offsets[i - 1] + follow_ms)
+        offsets.sort()
         prints: list[Print] = []
         for offset in offsets:
             prints += self._one_taker(start_ms + offset)
@@ -314,7 +314,7 @@ class SymbolMarket:
         pressure = (self.fair_ticks() - self.mid_ticks()) / (
             2 * self.spread_ticks + self.grid_ticks
         )
-        buy_p = 0.5 + (params.directional_share - 0.5) * self.direction
+        buy_p = 0.5 + (params.directional_share - 0.5) * self.process.direction
         buy_p += max(-0.25, min(0.25, pressure * 0.25))
         taker_buys = self.rng.random() < buy_p
         notional = cal.TRADE_MEDIAN_NOTIONAL_SCALE * self.spec.median_trade_notional
@@ -329,19 +329,20 @@ class SymbolMarket:
         prints = self.execute_taker(taker_buys, lots, limit, ts_ms)
         after = self.mid_ticks()
         if after != before:  # permanent impact: the fair price follows part of the move
-            self.fair_log += cal.IMPACT_SHARE * math.log(after / before)
+            self.impact_log += cal.IMPACT_SHARE * math.log(after / before)
+            # Fast makers step back in within milliseconds, most of the time.
+            self._replenish_touch(*self.touches())
         return prints
 
     def execute_taker(
         self, taker_buys: bool, lots: int, limit: int | None, ts_ms: int, taker_owner: int = 0
     ) -> list[Print]:
         """Walk the book with an aggressive order and print the fills on the tape."""
-        fills = self.book.take(taker_buys, lots, limit)
-        prints = self.tape.record(
-            fills, taker_buys=taker_buys, ts_ms=ts_ms, taker_owner=taker_owner
+        taker = (taker_buys, lots, limit)
+        prints = execute_on_book(
+            self.book, self.tape, self.klines, taker, ts_ms=ts_ms, taker_owner=taker_owner
         )
         for printed in prints:
-            self.klines.add_trade(printed.ts_ms, printed.price, printed.lots, taker_buys)
             if printed.maker_owner < 0:
                 self.walls.on_fill(printed, ts_ms)
         return prints

@@ -51,7 +51,7 @@ REGIMES: dict[Regime, RegimeParams] = {
     ),
     Regime.BREAKOUT: RegimeParams(
         mean_duration_s=180,
-        drift_bps_per_min=25.0,
+        drift_bps_per_min=12.0,
         vol_bps_per_sqrt_s=2.0,
         reversion_per_s=0.0,
         activity=2.5,
@@ -59,7 +59,7 @@ REGIMES: dict[Regime, RegimeParams] = {
     ),
     Regime.RETEST: RegimeParams(
         mean_duration_s=240,
-        drift_bps_per_min=-8.0,
+        drift_bps_per_min=0.0,
         vol_bps_per_sqrt_s=1.2,
         reversion_per_s=0.0,
         activity=1.2,
@@ -67,7 +67,7 @@ REGIMES: dict[Regime, RegimeParams] = {
     ),
     Regime.FAKEOUT: RegimeParams(
         mean_duration_s=150,
-        drift_bps_per_min=15.0,
+        drift_bps_per_min=10.0,
         vol_bps_per_sqrt_s=1.8,
         reversion_per_s=0.0,
         activity=1.8,
@@ -75,7 +75,7 @@ REGIMES: dict[Regime, RegimeParams] = {
     ),
     Regime.DUMP: RegimeParams(
         mean_duration_s=120,
-        drift_bps_per_min=-60.0,
+        drift_bps_per_min=30.0,
         vol_bps_per_sqrt_s=3.5,
         reversion_per_s=0.0,
         activity=4.0,

@@ -95,7 +95,7 @@ def split_symbol(symbol: str) -> tuple[str, str]:
 
 # Known markets: start price, trades per second, price decimals, quantity decimals (Binance's).
 _KNOWN: dict[str, tuple[float, float, int, int]] = {
-    "BTCUSDT": (60_000.0, 40.0, 2, 5),
+    "BTCUSDT": (60_000.0, 55.0, 2, 5),
     "ETHUSDT": (3_000.0, 20.0, 2, 4),
     "BNBUSDT": (550.0, 6.0, 2, 3),
     "SOLUSDT": (150.0, 12.0, 2, 3),

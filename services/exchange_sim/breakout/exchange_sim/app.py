@@ -1,0 +1,228 @@
+"""`breakout-exchange-sim`: run the simulator, or put faults into a running one.
+
+breakout-exchange-sim run --port 8765 --symbols BTCUSDT,ETHUSDT --seed 7
+SIM_API_KEY=k SIM_API_SECRET=s breakout-exchange-sim run --balances USDT=50000,BTC=1
+breakout-exchange-sim run --replay ../shared/data        # recorded samples instead
+breakout-exchange-sim fault stall-ws --seconds 5
+breakout-exchange-sim state
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import structlog
+import typer
+
+from breakout.common.logging import configure_logging
+from breakout.exchange_sim.accounts import DEFAULT_BALANCES, AccountConfig, Accounts
+from breakout.exchange_sim.exchange import SimExchange
+from breakout.exchange_sim.market import MarketConfig
+from breakout.exchange_sim.replay import load_replay
+from breakout.exchange_sim.server import serve
+from breakout.exchange_sim.state import wall_clock_ms
+
+DEFAULT_PORT = 8765
+DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+
+cli = typer.Typer(help="Binance-protocol exchange simulator (market simulator or replay).")
+fault_cli = typer.Typer(help="Put a fault into a running simulator (POST /_sim/faults).")
+cli.add_typer(fault_cli, name="fault")
+log = structlog.get_logger("exchange_sim")
+
+UrlOption = Annotated[str, typer.Option("--url", envvar="SIM_URL", help="Simulator base URL.")]
+
+
+def parse_balances(text: str) -> dict[str, Decimal]:
+    """`USDT=100000,BTC=1` as a mapping of asset to amount."""
+    balances: dict[str, Decimal] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        asset, sep, amount = part.partition("=")
+        try:
+            value = Decimal(amount)
+        except InvalidOperation as exc:
+            raise typer.BadParameter(f"bad amount in {part!r}") from exc
+        if not sep or not asset or value < 0:
+            raise typer.BadParameter(f"expected ASSET=AMOUNT, got {part!r}")
+        balances[asset.upper()] = value
+    return balances
+
+
+@cli.command()
+def run(  # noqa: PLR0917 - typer maps each option to a parameter
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = DEFAULT_PORT,
+    symbols: Annotated[str, typer.Option(help="Comma-separated symbols.")] = "BTCUSDT,ETHUSDT",
+    seed: Annotated[int, typer.Option(help="Seed of the market simulator.")] = 1,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 1.0,
+    step_ms: Annotated[int, typer.Option(help="Simulation step in milliseconds.")] = 100,
+    trade_rate_multiplier: Annotated[
+        float, typer.Option(help="Scale every symbol's trade rate (benchmarks drive it up).")
+    ] = 1.0,
+    regime_time_scale: Annotated[
+        float, typer.Option(help="Scale regime durations (below 1: regimes change faster).")
+    ] = 1.0,
+    history_days: Annotated[float, typer.Option(help="Days of 1m klines backfilled.")] = 3.0,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="SIM_API_KEY", help="API key of the trading account.")
+    ] = None,
+    api_secret: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SIM_API_SECRET", help="API secret of that account.", show_default=False
+        ),
+    ] = None,
+    balances: Annotated[str, typer.Option(help="Opening balances, e.g. USDT=100000,BTC=1.")] = "",
+    maker_fee_bps: Annotated[float, typer.Option(help="Maker fee in basis points.")] = 10.0,
+    taker_fee_bps: Annotated[float, typer.Option(help="Taker fee in basis points.")] = 10.0,
+    replay: Annotated[
+        Path | None,
+        typer.Option(help="Replay recorded data (a folder of samples or a .jsonl export)."),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
+) -> None:
+    """Serve the Binance spot protocol on host:port until interrupted."""
+    configure_logging("exchange_sim", log_level)
+    if (api_key is None) != (api_secret is None):
+        raise typer.BadParameter("give both --api-key and --api-secret, or neither")
+    configs = []
+    if api_key is not None and api_secret is not None:
+        opening = parse_balances(balances) if balances else DEFAULT_BALANCES
+        configs.append(AccountConfig(api_key=api_key, secret=api_secret, balances=opening))
+    else:
+        log.warning("exchange_sim.no_account", hint="set SIM_API_KEY and SIM_API_SECRET to trade")
+    accounts = Accounts(
+        configs,
+        maker_fee_bps=Decimal(str(maker_fee_bps)),
+        taker_fee_bps=Decimal(str(taker_fee_bps)),
+    )
+    start_ms = wall_clock_ms()
+    symbol_list = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    if replay is not None:
+        exchange = load_replay(replay, start_ms=start_ms, step_ms=step_ms, accounts=accounts)
+    else:
+        config = MarketConfig(
+            seed=seed,
+            trade_rate_multiplier=trade_rate_multiplier,
+            regime_time_scale=regime_time_scale,
+            history_days=history_days,
+        )
+        exchange = SimExchange.simulated(
+            symbol_list, start_ms=start_ms, config=config, step_ms=step_ms, accounts=accounts
+        )
+    asyncio.run(_serve_forever(exchange, host, port, speed))
+
+
+async def _serve_forever(exchange: SimExchange, host: str, port: int, speed: float) -> None:
+    runner, bound = await serve(exchange, host, port, speed=speed)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    typer.echo(f"exchange_sim listening on http://{host}:{bound}", err=True)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _post_fault(url: str, body: dict[str, Any]) -> None:
+    payload = {k: v for k, v in body.items() if v is not None}
+    try:
+        response = httpx.post(f"{url.rstrip('/')}/_sim/faults", json=payload, timeout=10)
+    except httpx.HTTPError as exc:
+        typer.echo(f"cannot reach the simulator at {url}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(response.text)
+    if response.status_code != 200:
+        raise typer.Exit(1)
+
+
+@fault_cli.command("drop-ws")
+def drop_ws(url: UrlOption = DEFAULT_URL) -> None:
+    """Close every websocket connection."""
+    _post_fault(url, {"action": "drop_ws"})
+
+
+@fault_cli.command("stall-ws")
+def stall_ws(seconds: Annotated[float, typer.Option()], url: UrlOption = DEFAULT_URL) -> None:
+    """Send nothing on any websocket for SECONDS (connections stay open)."""
+    _post_fault(url, {"action": "stall_ws", "seconds": seconds})
+
+
+@fault_cli.command("skip-depth")
+def skip_depth(
+    symbol: Annotated[str | None, typer.Option(help="One symbol (default: all).")] = None,
+    count: Annotated[int, typer.Option(help="Update ids to skip.")] = 10,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Make the next diff-depth update ids jump."""
+    _post_fault(url, {"action": "skip_depth", "symbol": symbol, "count": count})
+
+
+@fault_cli.command("rate-limit")
+def rate_limit(
+    status: Annotated[int, typer.Option(help="429 or 418.")] = 429,
+    requests: Annotated[int | None, typer.Option(help="For this many requests.")] = None,
+    seconds: Annotated[float | None, typer.Option(help="For this many seconds.")] = None,
+    retry_after: Annotated[int, typer.Option(help="Retry-After header, seconds.")] = 1,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Answer REST calls with 429/418."""
+    body = {"action": "rate_limit", "status": status, "requests": requests, "seconds": seconds}
+    _post_fault(url, body | {"retry_after_s": retry_after})
+
+
+@fault_cli.command("reject-orders")
+def reject_orders(
+    count: Annotated[int | None, typer.Option()] = None,
+    seconds: Annotated[float | None, typer.Option()] = None,
+    code: Annotated[int, typer.Option()] = -2010,
+    msg: Annotated[str | None, typer.Option()] = None,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Refuse new orders with a Binance error."""
+    body = {"action": "reject_orders", "count": count, "seconds": seconds, "code": code, "msg": msg}
+    _post_fault(url, body)
+
+
+@fault_cli.command("delay-orders")
+def delay_orders(
+    delay: Annotated[float, typer.Option(help="Seconds to hold each order.")],
+    count: Annotated[int | None, typer.Option()] = None,
+    seconds: Annotated[float | None, typer.Option()] = None,
+    url: UrlOption = DEFAULT_URL,
+) -> None:
+    """Hold new orders before matching them."""
+    body = {"action": "delay_orders", "delay_s": delay, "count": count, "seconds": seconds}
+    _post_fault(url, body)
+
+
+@fault_cli.command("restart")
+def restart(url: UrlOption = DEFAULT_URL) -> None:
+    """Drop connections and faults; keep the market and accounts."""
+    _post_fault(url, {"action": "restart"})
+
+
+@fault_cli.command("clear")
+def clear(url: UrlOption = DEFAULT_URL) -> None:
+    """End every lasting fault."""
+    _post_fault(url, {"action": "clear"})
+
+
+@cli.command()
+def state(url: UrlOption = DEFAULT_URL) -> None:
+    """Print `GET /_sim/state` of a running simulator."""
+    with contextlib.suppress(httpx.HTTPError):
+        response = httpx.get(f"{url.rstrip('/')}/_sim/state", timeout=10)
+        typer.echo(json.dumps(response.json(), indent=2))
+        return
+    typer.echo(f"cannot reach the simulator at {url}", err=True)
+    raise typer.Exit(2)
