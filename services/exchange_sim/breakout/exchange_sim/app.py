@@ -24,6 +24,7 @@ import typer
 from breakout.common.logging import configure_logging
 from breakout.exchange_sim.accounts import DEFAULT_BALANCES, AccountConfig, Accounts
 from breakout.exchange_sim.exchange import SimExchange
+from breakout.exchange_sim.macro_world import MacroWorld
 from breakout.exchange_sim.market import MarketConfig
 from breakout.exchange_sim.replay import load_replay
 from breakout.exchange_sim.server import serve
@@ -117,11 +118,13 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         exchange = SimExchange.simulated(
             symbol_list, start_ms=start_ms, config=config, step_ms=step_ms, accounts=accounts
         )
-    asyncio.run(_serve_forever(exchange, host, port, speed))
+    asyncio.run(_serve_forever(exchange, host, port, speed, MacroWorld(seed=seed)))
 
 
-async def _serve_forever(exchange: SimExchange, host: str, port: int, speed: float) -> None:
-    runner, bound = await serve(exchange, host, port, speed=speed)
+async def _serve_forever(
+    exchange: SimExchange, host: str, port: int, speed: float, macro: MacroWorld
+) -> None:
+    runner, bound = await serve(exchange, host, port, speed=speed, macro=macro)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -21,6 +21,7 @@ import httpx
 
 from breakout.exchange_sim.accounts import DEFAULT_BALANCES, AccountConfig, Accounts
 from breakout.exchange_sim.exchange import SimExchange
+from breakout.exchange_sim.macro_world import MacroWorld
 from breakout.exchange_sim.market import MarketConfig
 from breakout.exchange_sim.server import serve
 from breakout.exchange_sim.state import wall_clock_ms
@@ -93,7 +94,9 @@ async def running_sim(
             ),
             accounts=accounts,
         )
-    runner, port = await serve(exchange, "127.0.0.1", 0, speed=speed, run_clock=run_clock)
+    runner, port = await serve(
+        exchange, "127.0.0.1", 0, speed=speed, run_clock=run_clock, macro=MacroWorld(seed=seed)
+    )
     try:
         yield RunningSim(
             base_url=f"http://127.0.0.1:{port}",

@@ -1,0 +1,35 @@
+"""The exchange_sim server also serves the macro feeds the regime service polls."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+from breakout.exchange_sim.testing import running_sim
+from breakout.regime.http_coingecko import CoinGeckoFeed
+from breakout.regime.http_newsapi import NewsApiFeed
+from breakout.regime.http_twelvedata import TwelveDataFeed
+from breakout.regime.settings import feeds_from_env
+
+pytestmark = pytest.mark.integration
+
+
+async def test_the_regime_feeds_read_the_simulators_macro_world() -> None:
+    async with running_sim(["BTCUSDT"], seed=4) as sim:
+        settings, keys = feeds_from_env({"MACRO_SIM_URL": sim.base_url})
+        feeds = [
+            TwelveDataFeed(settings.twelvedata_url, keys.twelvedata),
+            CoinGeckoFeed(settings.coingecko_url, keys.coingecko),
+            NewsApiFeed(settings.newsapi_url, keys.newsapi),
+        ]
+        now_ms = time.time_ns() // 1_000_000
+        async with httpx.AsyncClient(timeout=10) as client:
+            observed = {feed.source: await feed.fetch(client, now_ms) for feed in feeds}
+    assert len(observed["twelvedata"]) > 1  # a DXY history, not one point
+    (dominance,) = observed["coingecko"]
+    # Each observation keeps its source time, and none is from the future.
+    assert all(o.event.occurred_at.timestamp() * 1000 <= now_ms for o in observed["twelvedata"])
+    assert observed["newsapi"], "the simulated wire has headlines"
+    assert dominance is not None
