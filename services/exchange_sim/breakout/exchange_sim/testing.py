@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from breakout.common.exchange import ccxt_config as common_ccxt_config
 from breakout.exchange_sim.accounts import DEFAULT_BALANCES, AccountConfig, Accounts
 from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.macro_world import MacroWorld
@@ -116,28 +117,6 @@ def ccxt_config(
 
     `base_url` is `http://host:port`; keys are optional (public data needs none).
     """
-    base = base_url.rstrip("/")
-    ws_base = "ws" + base[len("http") :] if base.startswith("http") else base
-    config: dict[str, Any] = {
-        "urls": {
-            "api": {
-                "public": f"{base}/api/v3",
-                "private": f"{base}/api/v3",
-                "v1": f"{base}/api/v1",
-                # Keep "/stream" in it: ccxt tells spot from futures streams by the URL.
-                "ws": {"spot": f"{ws_base}/stream/ws"},
-            }
-        },
-        "options": {
-            "fetchMarkets": {"types": ["spot"]},
-            "fetchCurrencies": False,
-            "fetchMargins": False,
-            "defaultType": "spot",
-        },
-        "enableRateLimit": False,
-    }
-    if api_key is not None:
-        config["apiKey"] = api_key
-    if secret is not None:
-        config["secret"] = secret
-    return config
+    return common_ccxt_config(
+        "binance", base_url, api_key=api_key, secret=secret, enable_rate_limit=False
+    )
