@@ -7,6 +7,8 @@ from typing import Any
 import ccxt.pro
 import pytest
 
+from breakout.common.bus import ConsumerConfig, NatsBus
+from breakout.common.config import InfraSettings
 from breakout.common.events import (
     BookSnapshot,
     Candle,
@@ -14,8 +16,13 @@ from breakout.common.events import (
     MarketDataResynced,
     MarketTrade,
     Ticker24h,
+    decode_wire,
+    md_stream,
 )
 from breakout.common.exchange import ccxt_config
+from breakout.common.leader import InMemoryLeaderLock
+from breakout.common.relay import Relay
+from breakout.common.store import PostgresEventStore
 from breakout.exchange_sim.testing import running_sim
 from tests.integration.ingest_support import (
     assert_consecutive,
@@ -106,6 +113,48 @@ async def test_trades_books_candles_and_tickers_arrive_with_the_exchanges_values
         tickers = await _of(store_dsn, "ticker", venue, "BTCUSDT", Ticker24h)
         assert tickers
         assert tickers[-1].high >= tickers[-1].last >= tickers[-1].low > 0
+
+
+async def test_recorded_market_data_reaches_the_bus_in_store_order(
+    store_dsn: str,  # noqa: F811
+    infra: InfraSettings,
+    bus_prefix: str,
+) -> None:
+    venue = unique_venue()
+    async with running_sim(["SOLUSDT"], seed=6, trade_rate_multiplier=3) as sim:
+        config = ingest_config(sim.base_url, venue, {"g": ("SOLUSDT",)}, "g")
+        async with running_ingest(config, store_dsn):
+
+            async def some() -> bool:
+                return len(await _trades(store_dsn, venue, "SOLUSDT")) >= 10
+
+            await wait_until(some)
+    store = await PostgresEventStore.connect(store_dsn)
+    bus = await NatsBus.connect(infra.nats_url, prefix=bus_prefix)
+    try:
+        await bus.ensure_stream()
+        await Relay(store, bus, InMemoryLeaderLock("relay")).publish_pending()
+        subjects = (f"md.trade.{venue}.SOLUSDT", f"md.book.{venue}.SOLUSDT")
+        pull = await bus.pull_consumer(ConsumerConfig(durable="md-check", filter_subjects=subjects))
+        on_bus = []
+        while batch := await pull.fetch(500, timeout_s=2):
+            on_bus += [decode_wire(m.data) for m in batch]
+            for m in batch:
+                await m.ack()
+        stored = await store.read_stream(md_stream("trade", venue, "SOLUSDT"))
+        stored += await store.read_stream(md_stream("book", venue, "SOLUSDT"))
+        assert {e.subject() for e in (s.data for s in stored)} == set(subjects)
+        # Every stored md event is on the bus once, with the same payload, in store order.
+        assert [m.event_id for m in on_bus] == [
+            e.event_id for e in sorted(stored, key=lambda e: e.position)
+        ]
+        assert [m.decode().data for m in on_bus] == [
+            e.data for e in sorted(stored, key=lambda e: e.position)
+        ]
+    finally:
+        await bus.delete_stream()
+        await bus.close()
+        await store.close()
 
 
 async def test_a_dropped_websocket_loses_no_trade(store_dsn: str) -> None:  # noqa: F811
