@@ -70,6 +70,9 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         float, typer.Option(help="Scale regime durations (below 1: regimes change faster).")
     ] = 1.0,
     history_days: Annotated[float, typer.Option(help="Days of 1m klines backfilled.")] = 3.0,
+    tape_capacity: Annotated[
+        int, typer.Option(help="Trades kept per symbol for REST backfills (by id or time).")
+    ] = 20_000,
     api_key: Annotated[
         str | None, typer.Option(envvar="SIM_API_KEY", help="API key of the trading account.")
     ] = None,
@@ -113,6 +116,7 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
             trade_rate_multiplier=trade_rate_multiplier,
             regime_time_scale=regime_time_scale,
             history_days=history_days,
+            tape_capacity=tape_capacity,
         )
         exchange = SimExchange.simulated(
             symbol_list, start_ms=start_ms, config=config, step_ms=step_ms, accounts=accounts

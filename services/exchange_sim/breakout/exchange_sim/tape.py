@@ -62,8 +62,8 @@ class IdWindow(Generic[T]):
                 f"id {item_id} does not follow {self._first_id + len(self._items) - 1}"
             )
         self._items.append(item)
-        if len(self._items) > 2 * self.capacity:
-            # Trim in halves so appends stay O(1) amortised.
+        if len(self._items) > self.capacity + self.capacity // 4 + 1:
+            # Trim in batches so appends stay O(1) amortised.
             drop = len(self._items) - self.capacity
             del self._items[:drop]
             self._first_id += drop
@@ -88,7 +88,7 @@ class IdWindow(Generic[T]):
 class TradeTape:
     """Assigns ids to prints and keeps the recent trades and aggregate trades."""
 
-    def __init__(self, *, first_trade_id: int, first_agg_id: int, capacity: int = 100_000) -> None:
+    def __init__(self, *, first_trade_id: int, first_agg_id: int, capacity: int = 20_000) -> None:
         self.next_trade_id = first_trade_id
         self.next_agg_id = first_agg_id
         self.trades: IdWindow[Print] = IdWindow(capacity)
