@@ -149,8 +149,12 @@ def build_app(
     speed: float = 1.0,
     wall_ms: Callable[[], int] = wall_clock_ms,
     run_clock: bool = True,
+    configure: Callable[[web.Application], None] | None = None,
 ) -> web.Application:
-    """The aiohttp application serving `exchange` (Binance REST + websockets + /_sim control)."""
+    """The aiohttp application serving `exchange` (Binance REST + websockets + /_sim control).
+
+    `configure` may mount more routes on the same server (the macro and news feeds).
+    """
     if speed <= 0:
         raise ValueError("speed must be positive")
     state = SimState(
@@ -170,6 +174,8 @@ def build_app(
         app.router.add_get(path, ws_handler)
     if run_clock:
         app.cleanup_ctx.append(_clock_context)
+    if configure is not None:
+        configure(app)
     return app
 
 
@@ -180,12 +186,14 @@ async def serve(
     *,
     speed: float = 1.0,
     run_clock: bool = True,
+    configure: Callable[[web.Application], None] | None = None,
 ) -> tuple[web.AppRunner, int]:
     """Start serving on host:port (0 picks a free port); returns the runner and the port.
 
     With `run_clock=False` the market stands still (tests that need a quiet exchange).
     """
-    runner = web.AppRunner(build_app(exchange, speed=speed, run_clock=run_clock), access_log=None)
+    app = build_app(exchange, speed=speed, run_clock=run_clock, configure=configure)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
