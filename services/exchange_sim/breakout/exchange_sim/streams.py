@@ -97,13 +97,9 @@ class StreamPublisher:
             self._emit(out, f"{low}@depth@100ms", protocol.depth_ws(spec, update.diff, event_ms))
         self._depth_second(update, f"{low}@depth" in wanted, out)
         if f"{low}@bookTicker" in wanted:
-            top = (feed.book.best_bid(), 0, feed.book.best_ask(), 0)
-            top = (
-                top[0],
-                feed.book.total(True, top[0] or 0),
-                top[2],
-                feed.book.total(False, top[2] or 0),
-            )
+            bid, ask = feed.book.best_bid(), feed.book.best_ask()
+            top = (bid, feed.book.total(True, bid or 0), ask, feed.book.total(False, ask or 0))
+
             if self._tops.get(low) != top:
                 self._tops[low] = top
                 self._emit(out, f"{low}@bookTicker", protocol.book_ticker(spec, feed.book))
