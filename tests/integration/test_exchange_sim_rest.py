@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from aiohttp import web
 
 from breakout.exchange_sim.accounts import AccountConfig, Accounts
 from breakout.exchange_sim.exchange import SimExchange
@@ -197,3 +198,18 @@ async def test_control_endpoints(sim: RunningSim, http: httpx.AsyncClient) -> No
     assert held.json()["status"] == "FILLED"  # held first, then matched as usual
     await sim.fault("clear")
     assert (await sim.state())["faults"]["delay_orders"] is None
+
+
+async def test_configure_mounts_more_routes_on_the_same_server() -> None:
+    async def hello(request: web.Request) -> web.Response:
+        return web.json_response({"hello": "macro"})
+
+    def mount(app: web.Application) -> None:
+        app.router.add_get("/v1/hello", hello)
+
+    async with (
+        running_sim(["BTCUSDT"], run_clock=False, history_days=0.01, configure=mount) as sim,
+        httpx.AsyncClient(base_url=sim.base_url) as http,
+    ):
+        assert (await http.get("/v1/hello")).json() == {"hello": "macro"}
+        assert (await http.get("/api/v3/ping")).json() == {}

@@ -24,6 +24,7 @@ import typer
 from breakout.common.logging import configure_logging
 from breakout.exchange_sim.accounts import DEFAULT_BALANCES, AccountConfig, Accounts
 from breakout.exchange_sim.exchange import SimExchange
+from breakout.exchange_sim.macro_http import setup_macro_routes
 from breakout.exchange_sim.macro_world import MacroWorld
 from breakout.exchange_sim.market import MarketConfig
 from breakout.exchange_sim.replay import load_replay
@@ -71,6 +72,9 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         float, typer.Option(help="Scale regime durations (below 1: regimes change faster).")
     ] = 1.0,
     history_days: Annotated[float, typer.Option(help="Days of 1m klines backfilled.")] = 3.0,
+    tape_capacity: Annotated[
+        int, typer.Option(help="Trades kept per symbol for REST backfills (by id or time).")
+    ] = 20_000,
     api_key: Annotated[
         str | None, typer.Option(envvar="SIM_API_KEY", help="API key of the trading account.")
     ] = None,
@@ -114,6 +118,7 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
             trade_rate_multiplier=trade_rate_multiplier,
             regime_time_scale=regime_time_scale,
             history_days=history_days,
+            tape_capacity=tape_capacity,
         )
         exchange = SimExchange.simulated(
             symbol_list, start_ms=start_ms, config=config, step_ms=step_ms, accounts=accounts
@@ -124,7 +129,9 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
 async def _serve_forever(
     exchange: SimExchange, host: str, port: int, speed: float, macro: MacroWorld
 ) -> None:
-    runner, bound = await serve(exchange, host, port, speed=speed, macro=macro)
+    runner, bound = await serve(
+        exchange, host, port, speed=speed, configure=lambda app: setup_macro_routes(app, macro)
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -8,6 +8,7 @@ import msgspec
 from aiohttp import web
 
 from breakout.exchange_sim import faults as fx
+from breakout.exchange_sim.exchange import SymbolFeed
 from breakout.exchange_sim.market import SymbolMarket
 from breakout.exchange_sim.state import SimState, state_of
 
@@ -20,7 +21,7 @@ async def health(request: web.Request) -> web.Response:
     )
 
 
-def _symbol_state(feed: Any) -> dict[str, Any]:
+def _symbol_state(feed: SymbolFeed) -> dict[str, Any]:
     spec = feed.spec
     book = feed.book
     out: dict[str, Any] = {

@@ -42,7 +42,8 @@ class MarketConfig:
     trade_rate_multiplier: float = 1.0
     regime_time_scale: float = 1.0
     history_days: float = 3.0
-    tape_capacity: int = 100_000
+    # Trades (and aggregate trades) kept per symbol for REST backfills by id or time.
+    tape_capacity: int = 20_000
 
 
 def stable_seed(seed: int, symbol: str) -> int:

@@ -195,20 +195,9 @@ class MatchingEngine:
         base = spec.qty(printed.lots)
         quote = spec.price(printed.price) * base
         fee_bps = self.accounts.maker_fee_bps if is_maker else self.accounts.taker_fee_bps
-        if order.is_buy:
-            commission = (base * fee_bps / BPS).quantize(EIGHT_DECIMALS, ROUND_HALF_UP)
-            fee_asset = spec.base
-            release = spec.price(order.price) * base if order.price is not None else quote
-            release = min(release, order.reserved)
-            self._settle(account, spec.quote, release, quote)
-            account.balance(spec.base).free += base - commission
-        else:
-            commission = (quote * fee_bps / BPS).quantize(EIGHT_DECIMALS, ROUND_HALF_UP)
-            fee_asset = spec.quote
-            release = base
-            self._settle(account, spec.base, release, base)
-            account.balance(spec.quote).free += quote - commission
-        order.reserved -= release
+        commission, fee_asset = self._pay(
+            account, spec, order, base=base, quote=quote, fee_bps=fee_bps
+        )
         order.executed_lots += printed.lots
         order.cum_quote += quote
         order.update_ms = printed.ts_ms
@@ -235,6 +224,32 @@ class MatchingEngine:
             self._finish(order, OrderStatus.FILLED, printed.ts_ms)
         else:
             order.status = OrderStatus.PARTIALLY_FILLED
+
+    def _pay(
+        self,
+        account: Account,
+        spec: SymbolSpec,
+        order: Order,
+        *,
+        base: Decimal,
+        quote: Decimal,
+        fee_bps: Decimal,
+    ) -> tuple[Decimal, str]:
+        """Move the funds of one fill; the fee is paid in the asset received."""
+        if order.is_buy:
+            commission = (base * fee_bps / BPS).quantize(EIGHT_DECIMALS, ROUND_HALF_UP)
+            # A limit buy reserved its limit price; a market buy what the book would cost.
+            release = spec.price(order.price) * base if order.price is not None else quote
+            release = min(release, order.reserved)
+            self._settle(account, spec.quote, release, quote)
+            account.balance(spec.base).free += base - commission
+            order.reserved -= release
+            return commission, spec.base
+        commission = (quote * fee_bps / BPS).quantize(EIGHT_DECIMALS, ROUND_HALF_UP)
+        self._settle(account, spec.base, base, base)
+        account.balance(spec.quote).free += quote - commission
+        order.reserved -= base
+        return commission, spec.quote
 
     @staticmethod
     def _settle(account: Account, asset: str, released: Decimal, spent: Decimal) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from decimal import Decimal
 
 from breakout.exchange_sim.accounts import Account, Accounts, AccountTrade
@@ -159,5 +160,5 @@ def account_json(accounts: Accounts, account: Account) -> JsonDict:
             for asset, b in sorted(account.balances.items())
         ],
         "permissions": ["SPOT"],
-        "uid": abs(hash(account.api_key)) % 10**9,
+        "uid": zlib.crc32(account.api_key.encode()),
     }

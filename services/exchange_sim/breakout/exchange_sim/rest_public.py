@@ -118,7 +118,9 @@ async def agg_trades(request: web.Request) -> web.Response:
     if from_id is not None:
         rows = feed.tape.aggs.from_id(from_id, limit)
     elif start is not None or end is not None:
-        start = start if start is not None else end - HOUR_MS  # type: ignore[operator]
+        if start is None:
+            assert end is not None
+            start = end - HOUR_MS
         end = end if end is not None else start + HOUR_MS
         if end - start > HOUR_MS:
             raise errors.BinanceError(-1127, "More than 1 hours between startTime and endTime.")

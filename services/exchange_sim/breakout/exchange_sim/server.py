@@ -19,8 +19,6 @@ from aiohttp import WSMsgType, web
 from breakout.exchange_sim import control, rest_private, rest_public
 from breakout.exchange_sim.errors import BinanceError
 from breakout.exchange_sim.exchange import SimExchange
-from breakout.exchange_sim.macro_http import setup_macro_routes
-from breakout.exchange_sim.macro_world import MacroWorld
 from breakout.exchange_sim.state import STATE, SimState, state_of, wall_clock_ms
 from breakout.exchange_sim.streams import StreamPublisher, parse_stream
 from breakout.exchange_sim.ws import Connection, control_reply, encode
@@ -151,12 +149,11 @@ def build_app(
     speed: float = 1.0,
     wall_ms: Callable[[], int] = wall_clock_ms,
     run_clock: bool = True,
-    macro: MacroWorld | None = None,
+    configure: Callable[[web.Application], None] | None = None,
 ) -> web.Application:
     """The aiohttp application serving `exchange` (Binance REST + websockets + /_sim control).
 
-    With `macro`, the same server also answers the Twelve Data, CoinGecko and NewsAPI formats
-    of that simulated macro world (under `/twelvedata`, `/coingecko`, `/newsapi`).
+    `configure` may mount more routes on the same server (the macro and news feeds).
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
@@ -175,10 +172,10 @@ def build_app(
     control.add_routes(app)
     for path in ("/ws", "/ws/{tail:.*}", "/stream", "/stream/ws", "/stream/ws/{tail:.*}"):
         app.router.add_get(path, ws_handler)
-    if macro is not None:
-        setup_macro_routes(app, macro)
     if run_clock:
         app.cleanup_ctx.append(_clock_context)
+    if configure is not None:
+        configure(app)
     return app
 
 
@@ -189,13 +186,13 @@ async def serve(
     *,
     speed: float = 1.0,
     run_clock: bool = True,
-    macro: MacroWorld | None = None,
+    configure: Callable[[web.Application], None] | None = None,
 ) -> tuple[web.AppRunner, int]:
     """Start serving on host:port (0 picks a free port); returns the runner and the port.
 
     With `run_clock=False` the market stands still (tests that need a quiet exchange).
     """
-    app = build_app(exchange, speed=speed, run_clock=run_clock, macro=macro)
+    app = build_app(exchange, speed=speed, run_clock=run_clock, configure=configure)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)

@@ -18,7 +18,7 @@ from breakout.exchange_sim import protocol
 from breakout.exchange_sim.book import DepthDiff
 from breakout.exchange_sim.exchange import SimExchange, SymbolUpdate
 from breakout.exchange_sim.klines import bucket_open, is_interval
-from breakout.exchange_sim.tape import AggTrade
+from breakout.exchange_sim.tape import aggregate
 from breakout.exchange_sim.ticker import ticker_stats
 
 _STREAM_RE = re.compile(
@@ -91,19 +91,15 @@ class StreamPublisher:
             for printed in update.prints:
                 self._emit(out, f"{low}@trade", protocol.trade_ws(spec, printed, event_ms))
         if f"{low}@aggTrade" in wanted:
-            for agg in _aggregate(update):
+            for agg in aggregate(update.prints):
                 self._emit(out, f"{low}@aggTrade", protocol.agg_trade_ws(spec, agg, event_ms))
         if update.diff is not None and f"{low}@depth@100ms" in wanted:
             self._emit(out, f"{low}@depth@100ms", protocol.depth_ws(spec, update.diff, event_ms))
         self._depth_second(update, f"{low}@depth" in wanted, out)
         if f"{low}@bookTicker" in wanted:
-            top = (feed.book.best_bid(), 0, feed.book.best_ask(), 0)
-            top = (
-                top[0],
-                feed.book.total(True, top[0] or 0),
-                top[2],
-                feed.book.total(False, top[2] or 0),
-            )
+            bid, ask = feed.book.best_bid(), feed.book.best_ask()
+            top = (bid, feed.book.total(True, bid or 0), ask, feed.book.total(False, ask or 0))
+
             if self._tops.get(low) != top:
                 self._tops[low] = top
                 self._emit(out, f"{low}@bookTicker", protocol.book_ticker(spec, feed.book))
@@ -150,33 +146,3 @@ class StreamPublisher:
 def _kline_intervals(wanted: set[str], low: str) -> list[str]:
     prefix = f"{low}@kline_"
     return [name[len(prefix) :] for name in wanted if name.startswith(prefix)]
-
-
-def _aggregate(update: SymbolUpdate) -> list[AggTrade]:
-    """Aggregate trades of this update's prints (prints of one agg id are consecutive)."""
-    aggs: list[AggTrade] = []
-    for printed in update.prints:
-        if aggs and aggs[-1].agg_id == printed.agg_id:
-            last = aggs[-1]
-            aggs[-1] = AggTrade(
-                last.agg_id,
-                last.price,
-                last.lots + printed.lots,
-                last.first_trade_id,
-                printed.trade_id,
-                last.ts_ms,
-                last.buyer_maker,
-            )
-        else:
-            aggs.append(
-                AggTrade(
-                    printed.agg_id,
-                    printed.price,
-                    printed.lots,
-                    printed.trade_id,
-                    printed.trade_id,
-                    printed.ts_ms,
-                    printed.buyer_maker,
-                )
-            )
-    return aggs

@@ -62,8 +62,8 @@ class IdWindow(Generic[T]):
                 f"id {item_id} does not follow {self._first_id + len(self._items) - 1}"
             )
         self._items.append(item)
-        if len(self._items) > 2 * self.capacity:
-            # Trim in halves so appends stay O(1) amortised.
+        if len(self._items) > self.capacity + self.capacity // 4 + 1:
+            # Trim in batches so appends stay O(1) amortised.
             drop = len(self._items) - self.capacity
             del self._items[:drop]
             self._first_id += drop
@@ -88,7 +88,7 @@ class IdWindow(Generic[T]):
 class TradeTape:
     """Assigns ids to prints and keeps the recent trades and aggregate trades."""
 
-    def __init__(self, *, first_trade_id: int, first_agg_id: int, capacity: int = 100_000) -> None:
+    def __init__(self, *, first_trade_id: int, first_agg_id: int, capacity: int = 20_000) -> None:
         self.next_trade_id = first_trade_id
         self.next_agg_id = first_agg_id
         self.trades: IdWindow[Print] = IdWindow(capacity)
@@ -100,35 +100,15 @@ class TradeTape:
     ) -> list[Print]:
         """Print the fills of one taker order; returns the new public trades."""
         prints: list[Print] = []
-        agg: AggTrade | None = None
         for fill in fills:
-            trade_id = self.next_trade_id
-            self.next_trade_id += 1
-            if agg is None or agg.price != fill.price:
-                if agg is not None:
-                    self.aggs.append(agg.agg_id, agg)
-                agg = AggTrade(
-                    agg_id=self.next_agg_id,
-                    price=fill.price,
-                    lots=0,
-                    first_trade_id=trade_id,
-                    last_trade_id=trade_id,
-                    ts_ms=ts_ms,
-                    buyer_maker=not taker_buys,
-                )
+            if not prints or prints[-1].price != fill.price:
+                agg_id = self.next_agg_id
                 self.next_agg_id += 1
-            agg = AggTrade(
-                agg_id=agg.agg_id,
-                price=agg.price,
-                lots=agg.lots + fill.lots,
-                first_trade_id=agg.first_trade_id,
-                last_trade_id=trade_id,
-                ts_ms=ts_ms,
-                buyer_maker=agg.buyer_maker,
-            )
+            else:
+                agg_id = prints[-1].agg_id
             printed = Print(
-                trade_id=trade_id,
-                agg_id=agg.agg_id,
+                trade_id=self.next_trade_id,
+                agg_id=agg_id,
                 price=fill.price,
                 lots=fill.lots,
                 ts_ms=ts_ms,
@@ -136,10 +116,12 @@ class TradeTape:
                 maker_owner=fill.owner,
                 taker_owner=taker_owner,
             )
-            self.trades.append(trade_id, printed)
+            self.next_trade_id += 1
+            self.trades.append(printed.trade_id, printed)
             prints.append(printed)
-        if agg is not None:
+        for agg in aggregate(prints):
             self.aggs.append(agg.agg_id, agg)
+        if prints:
             self.last_print = prints[-1]
         return prints
 
@@ -153,3 +135,20 @@ class TradeTape:
                 break
             out.append(agg)
         return out
+
+
+def aggregate(prints: list[Print]) -> list[AggTrade]:
+    """Aggregate trades of a run of prints (the prints of one aggregate id are consecutive)."""
+    aggs: list[AggTrade] = []
+    for p in prints:
+        last = aggs[-1] if aggs else None
+        if last is not None and last.agg_id == p.agg_id:
+            aggs[-1] = AggTrade(
+                last.agg_id, last.price, last.lots + p.lots, last.first_trade_id,
+                p.trade_id, last.ts_ms, last.buyer_maker,
+            )  # fmt: skip
+        else:
+            aggs.append(
+                AggTrade(p.agg_id, p.price, p.lots, p.trade_id, p.trade_id, p.ts_ms, p.buyer_maker)
+            )
+    return aggs

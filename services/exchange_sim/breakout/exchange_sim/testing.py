@@ -11,17 +11,20 @@ fixed seed, so two runs see the same market modulo timing.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import httpx
+from aiohttp import web
 
 from breakout.common.exchange import ccxt_config as common_ccxt_config
 from breakout.exchange_sim.accounts import DEFAULT_BALANCES, AccountConfig, Accounts
 from breakout.exchange_sim.exchange import SimExchange
+from breakout.exchange_sim.macro_http import setup_macro_routes
 from breakout.exchange_sim.macro_world import MacroWorld
 from breakout.exchange_sim.market import MarketConfig
 from breakout.exchange_sim.server import serve
@@ -71,13 +74,15 @@ async def running_sim(
     balances: dict[str, Decimal] | None = None,
     exchange: SimExchange | None = None,
     run_clock: bool = True,
+    configure: Callable[[web.Application], None] | None = None,
 ) -> AsyncIterator[RunningSim]:
     """Serve a simulated exchange on a free 127.0.0.1 port for the duration of the block.
 
     Pass `exchange` to serve one built elsewhere (a replay, special accounts); otherwise the
     market simulator runs `symbols` with `seed`, and one account holds `balances` (default
     100,000 USDT) under `api_key` / `api_secret`. With `run_clock=False` the market does not
-    move (advance `sim.exchange` by hand for a quiet, race-free exchange).
+    move (advance `sim.exchange` by hand for a quiet, race-free exchange). `configure` mounts
+    more routes on the same server (e.g. the macro and news feeds).
     """
     if exchange is None:
         accounts = Accounts(
@@ -96,7 +101,13 @@ async def running_sim(
             accounts=accounts,
         )
     runner, port = await serve(
-        exchange, "127.0.0.1", 0, speed=speed, run_clock=run_clock, macro=MacroWorld(seed=seed)
+        exchange,
+        "127.0.0.1",
+        0,
+        speed=speed,
+        run_clock=run_clock,
+        # By default the macro and news feeds are served too, as `breakout-exchange-sim` does.
+        configure=configure or functools.partial(setup_macro_routes, world=MacroWorld(seed=seed)),
     )
     try:
         yield RunningSim(
