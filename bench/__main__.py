@@ -76,9 +76,6 @@ async def main() -> dict[str, object]:
     figures["ratio.relay_vs_raw_publish"] = (
         float(figures["relay.eps"]) / float(figures["bus.raw_publish_eps"])  # type: ignore[arg-type]
     )
-    figures["ratio.ingest_vs_copy"] = (
-        float(figures["ingest.events_per_s"]) / float(figures["store.copy_baseline_eps"])  # type: ignore[arg-type]
-    )
     return figures
 
 
