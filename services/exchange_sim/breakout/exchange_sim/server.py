@@ -21,6 +21,7 @@ from breakout.exchange_sim.errors import BinanceError
 from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.state import STATE, SimState, state_of, wall_clock_ms
 from breakout.exchange_sim.streams import StreamPublisher, parse_stream
+from breakout.exchange_sim.userstream import publish_user_events, ws_api_handler
 from breakout.exchange_sim.ws import Connection, control_reply, encode
 
 log = structlog.get_logger("exchange_sim")
@@ -60,6 +61,7 @@ async def _advance(state: SimState) -> None:
     updates = state.exchange.advance_to(state.sim_target_ms(), max_steps=MAX_CATCH_UP_STEPS)
     if not updates:
         return
+    publish_user_events(state)  # our resting orders filled by the flow
     state.steps_run += len(updates) // max(1, len(state.exchange.feeds))
     if state.faults.stalled(state.wall_ms()):
         return  # a stalled feed sends nothing: the data of these steps is lost to clients
@@ -172,6 +174,7 @@ def build_app(
     control.add_routes(app)
     for path in ("/ws", "/ws/{tail:.*}", "/stream", "/stream/ws", "/stream/ws/{tail:.*}"):
         app.router.add_get(path, ws_handler)
+    app.router.add_get("/ws-api/v3", ws_api_handler)
     if run_clock:
         app.cleanup_ctx.append(_clock_context)
     if configure is not None:

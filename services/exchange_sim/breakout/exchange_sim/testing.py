@@ -127,7 +127,10 @@ def ccxt_config(
                 "private": f"{base}/api/v3",
                 "v1": f"{base}/api/v1",
                 # Keep "/stream" in it: ccxt tells spot from futures streams by the URL.
-                "ws": {"spot": f"{ws_base}/stream/ws"},
+                "ws": {
+                    "spot": f"{ws_base}/stream/ws",
+                    "ws-api": {"spot": f"{ws_base}/ws-api/v3"},  # the user data stream
+                },
             }
         },
         "options": {
