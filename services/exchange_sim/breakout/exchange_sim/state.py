@@ -36,6 +36,10 @@ class SimState:
     steps_run: int = 0
     clock_task: asyncio.Task[None] | None = None
 
+    def stall_remaining_ms(self) -> int:
+        """How long a websocket stall fault still holds (0 when none)."""
+        return max(0, self.faults.stall_until_ms - self.wall_ms())
+
     def sim_target_ms(self) -> int:
         """Where simulated time should be now."""
         return self.sim_start_ms + round((self.wall_ms() - self.wall_start_ms) * self.speed)

@@ -19,7 +19,7 @@ from breakout.exchange_sim import order_wire
 from breakout.exchange_sim.errors import BinanceError
 from breakout.exchange_sim.signing import verify_ws_params
 from breakout.exchange_sim.state import SimState, state_of
-from breakout.exchange_sim.ws import Connection, UserStreams, encode
+from breakout.exchange_sim.ws import Connection, UserStreams, encode, write_loop
 
 
 def publish_user_events(state: SimState) -> None:
@@ -71,7 +71,7 @@ async def ws_api_handler(request: web.Request) -> web.WebSocketResponse:
     await ws.prepare(request)
     conn = Connection(ws, combined=False)
     state.hub.add(conn)
-    writer = asyncio.create_task(_drain(conn))
+    writer = asyncio.create_task(write_loop(conn, state.stall_remaining_ms))
     try:
         async for msg in ws:
             if msg.type is not WSMsgType.TEXT:
@@ -89,9 +89,3 @@ async def ws_api_handler(request: web.Request) -> web.WebSocketResponse:
         with contextlib.suppress(asyncio.CancelledError):
             await writer
     return ws
-
-
-async def _drain(conn: Connection) -> None:
-    with contextlib.suppress(ConnectionError, RuntimeError):
-        while not conn.ws.closed:
-            await conn.ws.send_str(await conn.queue.get())

@@ -123,6 +123,17 @@ class UserStreams:
                 conn.offer(None, f'{{"subscriptionId":{subscription_id},"event":{event}}}')
 
 
+async def write_loop(conn: Connection, stall_remaining_ms: Callable[[], int]) -> None:
+    """Drain a connection's queue; hold while a stall fault is in force (replies too)."""
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        while not conn.ws.closed:
+            text = await conn.queue.get()
+            stall_ms = stall_remaining_ms()
+            if stall_ms > 0:  # a stall only ends with time
+                await asyncio.sleep(stall_ms / 1000)
+            await conn.ws.send_str(text)
+
+
 def control_reply(
     hub: WsHub, conn: Connection, request: Any, resolve: Callable[[str], str | None]
 ) -> dict[str, Any]:
