@@ -8,7 +8,7 @@ from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.klines import MINUTE_MS
 from breakout.exchange_sim.market import MarketConfig, SymbolMarket
 from breakout.exchange_sim.regimes import Regime
-from breakout.exchange_sim.specs import make_spec
+from breakout.exchange_sim.specs import default_symbols, make_spec
 
 START_MS = 1_700_000_000_000
 
@@ -108,3 +108,9 @@ def test_trade_rate_multiplier_scales_the_tape() -> None:
     _, base = run("ETHUSDT", MarketConfig(seed=4, history_days=0.01), 600)
     _, busy = run("ETHUSDT", MarketConfig(seed=4, history_days=0.01, trade_rate_multiplier=10), 600)
     assert len(busy) > 5 * len(base)
+
+
+def test_default_symbols_are_unique_and_listable() -> None:
+    symbols = default_symbols(50)
+    assert len(set(symbols)) == 50 and symbols[0] == "BTCUSDT" and symbols[-1] == "SIM040USDT"
+    assert all(make_spec(s).quote == "USDT" for s in symbols)

@@ -291,3 +291,27 @@ def test_our_fills_print_on_the_public_tape() -> None:
         (before, 60_000 * USD, False),
         (before + 1, 60_001 * USD, False),
     ]
+
+
+def test_order_events_for_the_user_data_stream() -> None:
+    exchange, market = make_exchange()
+    exchange.matching.drain_events()
+    resting = place(
+        exchange, side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.5", price="59999"
+    )
+    sim_sells(exchange, market, BTC + BTC // 10, 59_999 * USD)  # 0.1 of ours fills
+    exchange.matching.cancel(KEY, "BTCUSDT", resting.order_id, None, exchange.now_ms)
+    taken = place(exchange, side="BUY", type="MARKET", quantity="1.5")
+    events = exchange.matching.drain_events()
+    assert [(e.order.order_id, e.execution, e.order.status.value) for e in events] == [
+        (resting.order_id, "NEW", "NEW"),
+        (resting.order_id, "TRADE", "PARTIALLY_FILLED"),
+        (resting.order_id, "CANCELED", "CANCELED"),
+        (taken.order_id, "NEW", "NEW"),
+        (taken.order_id, "TRADE", "PARTIALLY_FILLED"),
+        (taken.order_id, "TRADE", "FILLED"),
+    ]
+    assert events[1].is_maker and not events[4].is_maker
+    assert events[1].fill is not None and events[1].fill.lots == BTC // 10
+    assert events[1].order.executed_lots == BTC // 10  # a snapshot, not the live order
+    assert exchange.matching.drain_events() == []

@@ -42,7 +42,10 @@ def ccxt_config(
             "public": f"{http}/api/v3",
             "private": f"{http}/api/v3",
             "v1": f"{http}/api/v1",
-            "ws": {"spot": f"{ws}/stream/ws"},
+            "ws": {
+                "spot": f"{ws}/stream/ws",
+                "ws-api": {"spot": f"{ws}/ws-api/v3"},  # the user data stream (orders, fills)
+            },
         }
     }
     config["options"] = {

@@ -29,6 +29,7 @@ from breakout.exchange_sim.macro_world import MacroWorld
 from breakout.exchange_sim.market import MarketConfig
 from breakout.exchange_sim.replay import load_replay
 from breakout.exchange_sim.server import serve
+from breakout.exchange_sim.specs import default_symbols
 from breakout.exchange_sim.state import wall_clock_ms
 
 DEFAULT_PORT = 8765
@@ -62,6 +63,10 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = DEFAULT_PORT,
     symbols: Annotated[str, typer.Option(help="Comma-separated symbols.")] = "BTCUSDT,ETHUSDT",
+    symbol_count: Annotated[
+        int | None,
+        typer.Option(help="List this many symbols instead (known markets, then SIM001USDT…)."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the market simulator.")] = 1,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 1.0,
     step_ms: Annotated[int, typer.Option(help="Simulation step in milliseconds.")] = 100,
@@ -110,6 +115,8 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
     )
     start_ms = wall_clock_ms()
     symbol_list = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    if symbol_count is not None:
+        symbol_list = default_symbols(symbol_count)
     if replay is not None:
         exchange = load_replay(replay, start_ms=start_ms, step_ms=step_ms, accounts=accounts)
     else:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from breakout.exchange_sim.accounts import ZERO, Account, Accounts, AccountTrade
 from breakout.exchange_sim.orders import (
     STOP_TYPES,
     Order,
+    OrderEvent,
     OrderFill,
     OrderRequest,
     OrderStatus,
@@ -72,6 +74,7 @@ class MatchingEngine:
         self.next_order_id = first_order_id
         self.orders: dict[int, Order] = {}
         self.stops: dict[str, list[int]] = {}
+        self.events: list[OrderEvent] = []
 
     # ---- placing --------------------------------------------------------------------------
 
@@ -108,6 +111,8 @@ class MatchingEngine:
         account.update_ms = now_ms
         if request.type in STOP_TYPES:
             order.working = False
+        self._emit("NEW", order, now_ms)
+        if request.type in STOP_TYPES:
             self.stops.setdefault(request.symbol, []).append(order_id)
         else:
             self._work(order, feed, now_ms)
@@ -224,6 +229,7 @@ class MatchingEngine:
             self._finish(order, OrderStatus.FILLED, printed.ts_ms)
         else:
             order.status = OrderStatus.PARTIALLY_FILLED
+        self._emit("TRADE", order, printed.ts_ms, fill=order.fills[-1], is_maker=is_maker)
 
     def _pay(
         self,
@@ -276,10 +282,29 @@ class MatchingEngine:
         order.update_ms = now_ms
         account.update_ms = now_ms
         account.open_by_client_id.pop(order.client_order_id, None)
+        if status is not OrderStatus.FILLED:  # a fill reports itself as a TRADE
+            self._emit(status.value, order, now_ms)
         if order.type in STOP_TYPES:
             waiting = self.stops.get(order.symbol, [])
             if order.order_id in waiting:
                 waiting.remove(order.order_id)
+
+    def _emit(
+        self,
+        execution: str,
+        order: Order,
+        ts_ms: int,
+        fill: OrderFill | None = None,
+        *,
+        is_maker: bool = False,
+    ) -> None:
+        snapshot = dataclasses.replace(order, fills=[])
+        self.events.append(OrderEvent(execution, snapshot, ts_ms, fill, is_maker))
+
+    def drain_events(self) -> list[OrderEvent]:
+        """Order changes since the last call (for the user data stream)."""
+        events, self.events = self.events, []
+        return events
 
     def on_prints(self, symbol: str, prints: list[Print]) -> None:
         """Simulated flow reached our resting orders; the last price may trigger stops."""

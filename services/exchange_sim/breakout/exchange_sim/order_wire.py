@@ -6,7 +6,7 @@ import zlib
 from decimal import Decimal
 
 from breakout.exchange_sim.accounts import Account, Accounts, AccountTrade
-from breakout.exchange_sim.orders import Order
+from breakout.exchange_sim.orders import Order, OrderEvent
 from breakout.exchange_sim.protocol import JsonDict
 from breakout.exchange_sim.specs import SymbolSpec
 
@@ -161,4 +161,63 @@ def account_json(accounts: Accounts, account: Account) -> JsonDict:
         ],
         "permissions": ["SPOT"],
         "uid": zlib.crc32(account.api_key.encode()),
+    }
+
+
+def execution_report(spec: SymbolSpec, event: OrderEvent) -> JsonDict:
+    """`executionReport` of the user data stream."""
+    order, fill = event.order, event.fill
+    last_quote = spec.price(fill.price) * spec.qty(fill.lots) if fill is not None else Decimal(0)
+    return {
+        "e": "executionReport",
+        "E": event.event_ms,
+        "s": order.symbol,
+        "c": order.client_order_id,
+        "S": order.side.value,
+        "o": order.type.value,
+        "f": order.time_in_force.value,
+        "q": spec.qty_text(order.orig_lots),
+        "p": _price(spec, order.price),
+        "P": _price(spec, order.stop_price),
+        "F": "0.00000000",
+        "g": -1,
+        "C": order.client_order_id if event.execution == "CANCELED" else "",
+        "x": event.execution,
+        "X": order.status.value,
+        "r": "NONE",
+        "i": order.order_id,
+        "l": spec.qty_text(fill.lots) if fill else "0.00000000",
+        "z": spec.qty_text(order.executed_lots),
+        "L": spec.price_text(fill.price) if fill else "0.00000000",
+        "n": money(fill.commission) if fill else "0",
+        "N": fill.commission_asset if fill else None,
+        "T": event.event_ms,
+        "t": fill.trade_id if fill else -1,
+        "I": 0,
+        "w": order.is_open and order.working,
+        "m": event.is_maker,
+        "M": False,
+        "O": order.time_ms,
+        "Z": money(order.cum_quote),
+        "Y": money(last_quote),
+        "Q": money(order.orig_quote_qty),
+        "W": order.working_ms,
+        "V": "NONE",
+    }
+
+
+def account_position(account: Account, assets: list[str], event_ms: int) -> JsonDict:
+    """`outboundAccountPosition`: the balances of the assets an event changed."""
+    return {
+        "e": "outboundAccountPosition",
+        "E": event_ms,
+        "u": event_ms,
+        "B": [
+            {
+                "a": asset,
+                "f": money(account.balance(asset).free),
+                "l": money(account.balance(asset).locked),
+            }
+            for asset in assets
+        ],
     }

@@ -129,6 +129,21 @@ class Order:
         return self.status in OPEN_STATUSES
 
 
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """A change of one of our orders, for the user data stream (`executionReport`).
+
+    `execution` is Binance's execution type: NEW, TRADE, CANCELED or EXPIRED; `order` is a
+    snapshot taken when it happened; `fill` and `is_maker` describe a TRADE.
+    """
+
+    execution: str
+    order: Order
+    event_ms: int
+    fill: OrderFill | None = None
+    is_maker: bool = False
+
+
 def _decimal(params: dict[str, str], name: str) -> Decimal | None:
     text = params.get(name)
     if text is None or text == "":

@@ -13,6 +13,7 @@ from breakout.exchange_sim.protocol import JsonDict
 from breakout.exchange_sim.rest_public import int_param, limit_param
 from breakout.exchange_sim.signing import verify_signed
 from breakout.exchange_sim.state import SimState, state_of
+from breakout.exchange_sim.userstream import publish_user_events
 
 
 async def _signed(request: web.Request) -> tuple[SimState, Account, dict[str, str]]:
@@ -49,6 +50,7 @@ async def new_order(request: web.Request) -> web.Response:
     if delay_s > 0:
         await asyncio.sleep(delay_s)
     order = exchange.matching.place(account.api_key, order_request, exchange.now_ms)
+    publish_user_events(state)
     return web.json_response(
         order_wire.new_order_json(feed.spec, order, order_request.response_type)
     )
@@ -72,6 +74,7 @@ async def cancel_order(request: web.Request) -> web.Response:
     symbol = _symbol(params)
     order_id, client_id = _order_ref(params)
     order = exchange.matching.cancel(account.api_key, symbol, order_id, client_id, exchange.now_ms)
+    publish_user_events(state)
     return web.json_response(
         order_wire.cancel_json(exchange.feed(symbol).spec, order, exchange.now_ms)
     )
@@ -109,6 +112,7 @@ async def cancel_open_orders(request: web.Request) -> web.Response:
     ]
     if not cancelled:
         raise errors.cancel_rejected()
+    publish_user_events(state)
     return web.json_response([order_wire.cancel_json(spec, o, exchange.now_ms) for o in cancelled])
 
 

@@ -21,7 +21,8 @@ from breakout.exchange_sim.errors import BinanceError
 from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.state import STATE, SimState, state_of, wall_clock_ms
 from breakout.exchange_sim.streams import StreamPublisher, parse_stream
-from breakout.exchange_sim.ws import Connection, control_reply, encode
+from breakout.exchange_sim.userstream import publish_user_events, ws_api_handler
+from breakout.exchange_sim.ws import Connection, control_reply, encode, write_loop
 
 log = structlog.get_logger("exchange_sim")
 
@@ -60,6 +61,7 @@ async def _advance(state: SimState) -> None:
     updates = state.exchange.advance_to(state.sim_target_ms(), max_steps=MAX_CATCH_UP_STEPS)
     if not updates:
         return
+    publish_user_events(state)  # our resting orders filled by the flow
     state.steps_run += len(updates) // max(1, len(state.exchange.feeds))
     if state.faults.stalled(state.wall_ms()):
         return  # a stalled feed sends nothing: the data of these steps is lost to clients
@@ -109,7 +111,7 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     conn = Connection(ws, combined=combined)
     state.hub.add(conn)
     state.hub.subscribe(conn, streams)
-    writer = asyncio.create_task(_write(conn, state))
+    writer = asyncio.create_task(write_loop(conn, state.stall_remaining_ms))
     listed = set(state.exchange.feeds)
     try:
         async for msg in ws:
@@ -130,17 +132,6 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
         with contextlib.suppress(asyncio.CancelledError):
             await writer
     return ws
-
-
-async def _write(conn: Connection, state: SimState) -> None:
-    """Drain a connection's queue; hold while a stall fault is in force."""
-    with contextlib.suppress(ConnectionError, RuntimeError):
-        while not conn.ws.closed:
-            text = await conn.queue.get()
-            stall_ms = state.faults.stall_until_ms - state.wall_ms()
-            if stall_ms > 0:  # a stall holds replies too; it only ends with time
-                await asyncio.sleep(stall_ms / 1000)
-            await conn.ws.send_str(text)
 
 
 def build_app(
@@ -172,6 +163,7 @@ def build_app(
     control.add_routes(app)
     for path in ("/ws", "/ws/{tail:.*}", "/stream", "/stream/ws", "/stream/ws/{tail:.*}"):
         app.router.add_get(path, ws_handler)
+    app.router.add_get("/ws-api/v3", ws_api_handler)
     if run_clock:
         app.cleanup_ctx.append(_clock_context)
     if configure is not None:

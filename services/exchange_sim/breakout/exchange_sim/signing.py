@@ -84,3 +84,29 @@ def verify_signed(
     if wall_ms - timestamp > recv_window:
         raise errors.outside_recv_window()
     return account, params
+
+
+def verify_ws_params(accounts: Accounts, params: dict[str, object], wall_ms: int) -> Account:
+    """The account of a signed websocket-API request (params sorted by key, then signed)."""
+    api_key = params.get("apiKey")
+    signature = params.get("signature")
+    if not isinstance(api_key, str) or not api_key:
+        raise errors.mandatory("apiKey")
+    account = accounts.get(api_key)
+    if not isinstance(signature, str) or not signature:
+        raise errors.mandatory("signature")
+    payload = "&".join(f"{k}={_ws_text(v)}" for k, v in sorted(params.items()) if k != "signature")
+    if not hmac.compare_digest(sign(account.secret, payload), signature.lower()):
+        raise errors.bad_signature()
+    text = {k: _ws_text(v) for k, v in params.items()}
+    timestamp = _int_param(text, "timestamp")
+    recv_window = _int_param(text, "recvWindow") if "recvWindow" in text else DEFAULT_RECV_WINDOW_MS
+    if timestamp > wall_ms + MAX_AHEAD_MS or wall_ms - timestamp > recv_window:
+        raise errors.outside_recv_window()
+    return account
+
+
+def _ws_text(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -108,6 +108,14 @@ _KNOWN: dict[str, tuple[float, float, int, int]] = {
 }
 
 
+def default_symbols(count: int) -> list[str]:
+    """`count` symbols: the well-known markets first, then made-up ones (`SIM001USDT`, ...)."""
+    if count < 1:
+        raise ValueError("need at least one symbol")
+    known = list(_KNOWN)[:count]
+    return known + [f"SIM{i:03d}USDT" for i in range(1, count - len(known) + 1)]
+
+
 def _name_fraction(symbol: str, salt: str) -> float:
     """A stable number in [0, 1) drawn from a symbol's name (no process-random hashing)."""
     digest = hashlib.sha256(f"{salt}:{symbol}".encode()).digest()

@@ -12,7 +12,7 @@ from aiohttp import web
 from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.faults import FaultState
 from breakout.exchange_sim.streams import StreamPublisher
-from breakout.exchange_sim.ws import WsHub
+from breakout.exchange_sim.ws import UserStreams, WsHub
 
 
 def wall_clock_ms() -> int:
@@ -32,8 +32,13 @@ class SimState:
     hub: WsHub = field(default_factory=WsHub)
     faults: FaultState = field(default_factory=FaultState)
     publisher: StreamPublisher | None = None
+    user_streams: UserStreams = field(default_factory=UserStreams)
     steps_run: int = 0
     clock_task: asyncio.Task[None] | None = None
+
+    def stall_remaining_ms(self) -> int:
+        """How long a websocket stall fault still holds (0 when none)."""
+        return max(0, self.faults.stall_until_ms - self.wall_ms())
 
     def sim_target_ms(self) -> int:
         """Where simulated time should be now."""

@@ -96,6 +96,44 @@ class WsHub:
         return len(conns)
 
 
+class UserStreams:
+    """Subscriptions of the user data stream: per API key, the connections and their ids."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[str, dict[Connection, int]] = {}
+        self._next_id = 0
+
+    def subscribe(self, api_key: str, conn: Connection) -> int:
+        """Subscribe a connection to an account's updates; returns the subscription id."""
+        subscription_id = self._next_id
+        self._next_id += 1
+        self.by_key.setdefault(api_key, {})[conn] = subscription_id
+        return subscription_id
+
+    def unsubscribe(self, conn: Connection, subscription_id: int | None = None) -> None:
+        """Drop a connection's subscription (one id, or all of them)."""
+        for subscribers in self.by_key.values():
+            if conn in subscribers and subscription_id in (None, subscribers[conn]):
+                del subscribers[conn]
+
+    def send(self, api_key: str, events: list[str]) -> None:
+        """Queue JSON events to every subscription of an account, wrapped with its id."""
+        for conn, subscription_id in self.by_key.get(api_key, {}).items():
+            for event in events:
+                conn.offer(None, f'{{"subscriptionId":{subscription_id},"event":{event}}}')
+
+
+async def write_loop(conn: Connection, stall_remaining_ms: Callable[[], int]) -> None:
+    """Drain a connection's queue; hold while a stall fault is in force (replies too)."""
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        while not conn.ws.closed:
+            text = await conn.queue.get()
+            stall_ms = stall_remaining_ms()
+            if stall_ms > 0:  # a stall only ends with time
+                await asyncio.sleep(stall_ms / 1000)
+            await conn.ws.send_str(text)
+
+
 def control_reply(
     hub: WsHub, conn: Connection, request: Any, resolve: Callable[[str], str | None]
 ) -> dict[str, Any]:
