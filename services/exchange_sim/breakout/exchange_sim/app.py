@@ -94,6 +94,9 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         Path | None,
         typer.Option(help="Replay recorded data (a folder of samples or a .jsonl export)."),
     ] = None,
+    weight_limit: Annotated[
+        int, typer.Option(help="Request weight per minute and IP before 429 (0: no limit).")
+    ] = 6000,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
 ) -> None:
     """Serve the Binance spot protocol on host:port until interrupted."""
@@ -128,11 +131,13 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         exchange = SimExchange.simulated(
             symbol_list, start_ms=start_ms, config=config, step_ms=step_ms, accounts=accounts
         )
-    asyncio.run(_serve_forever(exchange, host, port, speed))
+    asyncio.run(_serve_forever(exchange, host, port, speed, weight_limit or None))
 
 
-async def _serve_forever(exchange: SimExchange, host: str, port: int, speed: float) -> None:
-    runner, bound = await serve(exchange, host, port, speed=speed)
+async def _serve_forever(
+    exchange: SimExchange, host: str, port: int, speed: float, weight_limit: int | None
+) -> None:
+    runner, bound = await serve(exchange, host, port, speed=speed, weight_limit=weight_limit)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -71,6 +71,7 @@ async def running_sim(
     exchange: SimExchange | None = None,
     run_clock: bool = True,
     configure: Callable[[web.Application], None] | None = None,
+    weight_limit: int | None = None,
 ) -> AsyncIterator[RunningSim]:
     """Serve a simulated exchange on a free 127.0.0.1 port for the duration of the block.
 
@@ -78,7 +79,8 @@ async def running_sim(
     market simulator runs `symbols` with `seed`, and one account holds `balances` (default
     100,000 USDT) under `api_key` / `api_secret`. With `run_clock=False` the market does not
     move (advance `sim.exchange` by hand for a quiet, race-free exchange). `configure` mounts
-    more routes on the same server (e.g. the macro and news feeds).
+    more routes on the same server (e.g. the macro and news feeds). `weight_limit` (e.g.
+    6000, Binance's) refuses REST calls past that request weight per minute with 429.
     """
     if exchange is None:
         accounts = Accounts(
@@ -97,7 +99,13 @@ async def running_sim(
             accounts=accounts,
         )
     runner, port = await serve(
-        exchange, "127.0.0.1", 0, speed=speed, run_clock=run_clock, configure=configure
+        exchange,
+        "127.0.0.1",
+        0,
+        speed=speed,
+        run_clock=run_clock,
+        configure=configure,
+        weight_limit=weight_limit,
     )
     try:
         yield RunningSim(
