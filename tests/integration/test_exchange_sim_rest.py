@@ -238,3 +238,20 @@ async def test_request_weight_limit_answers_429_like_binance() -> None:
                 await exchange.load_markets()
         finally:
             await exchange.close()
+
+
+async def test_a_handler_bug_is_answered_as_binances_unknown_error() -> None:
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    def mount(app: web.Application) -> None:
+        app.router.add_get("/api/v3/broken", broken)
+
+    async with (
+        running_sim(["BTCUSDT"], run_clock=False, history_days=0.01, configure=mount) as sim,
+        httpx.AsyncClient(base_url=sim.base_url) as http,
+    ):
+        response = await http.get("/api/v3/broken")
+        assert response.status_code == 500
+        assert response.json()["code"] == -1000
+        assert (await http.get("/api/v3/nope")).status_code == 404

@@ -74,6 +74,15 @@ async def _answer(
         return await handler(request)
     except BinanceError as exc:
         return web.json_response(exc.body(), status=exc.status)
+    except web.HTTPException:
+        raise
+    except Exception:
+        # A bug, not a client error: logged with its traceback, answered as Binance does.
+        log.exception("exchange_sim.handler_failed", path=request.path, method=request.method)
+        return web.json_response(
+            {"code": -1000, "msg": "An unknown error occurred while processing the request."},
+            status=500,
+        )
 
 
 async def _advance(state: SimState) -> None:
