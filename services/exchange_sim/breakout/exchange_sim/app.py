@@ -66,6 +66,13 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         typer.Option(help="List this many symbols instead (known markets, then SIM001USDT…)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the market simulator.")] = 1,
+    start_ms: Annotated[
+        int | None,
+        typer.Option(
+            help="Simulated time at start, ms since epoch (default: now); with --seed, "
+            "the same market every run."
+        ),
+    ] = None,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 1.0,
     step_ms: Annotated[int, typer.Option(help="Simulation step in milliseconds.")] = 100,
     trade_rate_multiplier: Annotated[
@@ -114,7 +121,7 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         maker_fee_bps=Decimal(str(maker_fee_bps)),
         taker_fee_bps=Decimal(str(taker_fee_bps)),
     )
-    start_ms = wall_clock_ms()
+    start_ms = start_ms if start_ms is not None else wall_clock_ms()
     symbol_list = [s.strip().upper() for s in symbols.split(",") if s.strip()]
     if symbol_count is not None:
         symbol_list = default_symbols(symbol_count)
