@@ -92,3 +92,18 @@ def test_replay_of_the_samples() -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=20) == 0
+
+
+def test_same_seed_and_start_give_the_same_history() -> None:
+    start_ms = 1_700_000_000_000
+    histories = []
+    for _ in range(2):
+        process, url = _start("--symbols", "ETHUSDT", "--seed", "9", "--start-ms", str(start_ms))
+        try:
+            params = {"symbol": "ETHUSDT", "interval": "5m", "endTime": start_ms - 1, "limit": 12}
+            histories.append(httpx.get(f"{url}/api/v3/klines", params=params).json())
+        finally:
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=20) == 0
+    assert len(histories[0]) == 12
+    assert histories[0] == histories[1]

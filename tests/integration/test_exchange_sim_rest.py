@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+import ccxt.async_support as ccxt
 import httpx
 import pytest
 from aiohttp import web
@@ -17,7 +18,13 @@ from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.market import MarketConfig
 from breakout.exchange_sim.signing import sign
 from breakout.exchange_sim.state import wall_clock_ms
-from breakout.exchange_sim.testing import TEST_API_KEY, TEST_API_SECRET, RunningSim, running_sim
+from breakout.exchange_sim.testing import (
+    TEST_API_KEY,
+    TEST_API_SECRET,
+    RunningSim,
+    ccxt_config,
+    running_sim,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -213,3 +220,38 @@ async def test_configure_mounts_more_routes_on_the_same_server() -> None:
     ):
         assert (await http.get("/v1/hello")).json() == {"hello": "macro"}
         assert (await http.get("/api/v3/ping")).json() == {}
+
+
+async def test_request_weight_limit_answers_429_like_binance() -> None:
+    # exchangeInfo weighs 20: over a limit of 15 whatever the minute, so no clock race here.
+    async with running_sim(["BTCUSDT"], run_clock=False, history_days=0.01, weight_limit=15) as sim:
+        async with httpx.AsyncClient(base_url=sim.base_url) as http:
+            ping = await http.get("/api/v3/ping")
+            assert ping.headers["X-MBX-USED-WEIGHT-1M"] == "1"
+            refused = await http.get("/api/v3/exchangeInfo")
+            assert refused.status_code == 429
+            assert refused.json()["code"] == -1003
+            assert 1 <= int(refused.headers["Retry-After"]) <= 60
+        exchange = ccxt.binance(ccxt_config(sim.base_url))
+        try:
+            with pytest.raises(ccxt.DDoSProtection):
+                await exchange.load_markets()
+        finally:
+            await exchange.close()
+
+
+async def test_a_handler_bug_is_answered_as_binances_unknown_error() -> None:
+    async def broken(request: web.Request) -> web.Response:
+        raise RuntimeError("a bug")
+
+    def mount(app: web.Application) -> None:
+        app.router.add_get("/api/v3/broken", broken)
+
+    async with (
+        running_sim(["BTCUSDT"], run_clock=False, history_days=0.01, configure=mount) as sim,
+        httpx.AsyncClient(base_url=sim.base_url) as http,
+    ):
+        response = await http.get("/api/v3/broken")
+        assert response.status_code == 500
+        assert response.json()["code"] == -1000
+        assert (await http.get("/api/v3/nope")).status_code == 404

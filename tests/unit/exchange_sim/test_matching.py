@@ -315,3 +315,22 @@ def test_order_events_for_the_user_data_stream() -> None:
     assert events[1].fill is not None and events[1].fill.lots == BTC // 10
     assert events[1].order.executed_lots == BTC // 10  # a snapshot, not the live order
     assert exchange.matching.drain_events() == []
+
+
+def test_a_spike_through_the_stop_within_one_step_triggers_it() -> None:
+    exchange, market = make_exchange()
+    order = place(
+        exchange,
+        side="SELL",
+        type="STOP_LOSS_LIMIT",
+        timeInForce="GTC",
+        quantity="0.1",
+        price="59000",
+        stopPrice="59999",
+    )
+    spike = market.execute_taker(
+        False, BTC // 2, 59_999 * USD, exchange.now_ms + 1
+    )  # down to 59999
+    back = market.execute_taker(True, BTC // 2, None, exchange.now_ms + 2)  # and back up
+    exchange.matching.on_prints("BTCUSDT", spike + back)
+    assert order.working and order.status is OrderStatus.FILLED

@@ -68,6 +68,13 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         typer.Option(help="List this many symbols instead (known markets, then SIM001USDT…)."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the market simulator.")] = 1,
+    start_ms: Annotated[
+        int | None,
+        typer.Option(
+            help="Simulated time at start, ms since epoch (default: now); with --seed, "
+            "the same market every run."
+        ),
+    ] = None,
     speed: Annotated[float, typer.Option(help="Simulated seconds per wall second.")] = 1.0,
     step_ms: Annotated[int, typer.Option(help="Simulation step in milliseconds.")] = 100,
     trade_rate_multiplier: Annotated[
@@ -96,6 +103,9 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         Path | None,
         typer.Option(help="Replay recorded data (a folder of samples or a .jsonl export)."),
     ] = None,
+    weight_limit: Annotated[
+        int, typer.Option(help="Request weight per minute and IP before 429 (0: no limit).")
+    ] = 6000,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
 ) -> None:
     """Serve the Binance spot protocol on host:port until interrupted."""
@@ -113,7 +123,7 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         maker_fee_bps=Decimal(str(maker_fee_bps)),
         taker_fee_bps=Decimal(str(taker_fee_bps)),
     )
-    start_ms = wall_clock_ms()
+    start_ms = start_ms if start_ms is not None else wall_clock_ms()
     symbol_list = [s.strip().upper() for s in symbols.split(",") if s.strip()]
     if symbol_count is not None:
         symbol_list = default_symbols(symbol_count)
@@ -130,14 +140,25 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         exchange = SimExchange.simulated(
             symbol_list, start_ms=start_ms, config=config, step_ms=step_ms, accounts=accounts
         )
-    asyncio.run(_serve_forever(exchange, host, port, speed, MacroWorld(seed=seed)))
+    macro = MacroWorld(seed=seed)
+    asyncio.run(_serve_forever(exchange, host, port, speed, weight_limit or None, macro))
 
 
-async def _serve_forever(
-    exchange: SimExchange, host: str, port: int, speed: float, macro: MacroWorld
+async def _serve_forever(  # noqa: PLR0917 - one call site, each argument a CLI option
+    exchange: SimExchange,
+    host: str,
+    port: int,
+    speed: float,
+    weight_limit: int | None,
+    macro: MacroWorld,
 ) -> None:
     runner, bound = await serve(
-        exchange, host, port, speed=speed, configure=lambda app: setup_macro_routes(app, macro)
+        exchange,
+        host,
+        port,
+        speed=speed,
+        weight_limit=weight_limit,
+        configure=lambda app: setup_macro_routes(app, macro),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

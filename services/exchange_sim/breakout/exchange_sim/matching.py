@@ -312,11 +312,16 @@ class MatchingEngine:
             return
         feed = self.exchange.feed(symbol)
         self.apply_prints(feed.spec, prints)
-        last = prints[-1].price
+        # Any print through the stop triggers it, not only the last one of the step.
+        low = min(p.price for p in prints)
+        high = max(p.price for p in prints)
         for order_id in list(self.stops.get(symbol, [])):
             order = self.orders[order_id]
             assert order.stop_price is not None
-            if stop_triggered(order.type, order.is_buy, order.stop_price, last):
+            reached = stop_triggered(
+                order.type, order.is_buy, order.stop_price, high
+            ) or stop_triggered(order.type, order.is_buy, order.stop_price, low)
+            if reached:
                 self.stops[symbol].remove(order_id)
                 self._work(order, feed, prints[-1].ts_ms)
 

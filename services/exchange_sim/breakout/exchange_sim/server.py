@@ -22,6 +22,7 @@ from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.state import STATE, SimState, state_of, wall_clock_ms
 from breakout.exchange_sim.streams import StreamPublisher, parse_stream
 from breakout.exchange_sim.userstream import publish_user_events, ws_api_handler
+from breakout.exchange_sim.weights import WeightMeter, request_weight
 from breakout.exchange_sim.ws import Connection, control_reply, encode, write_loop
 
 log = structlog.get_logger("exchange_sim")
@@ -34,25 +35,54 @@ HEARTBEAT_S = 20.0
 async def binance_errors(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    """Faults that answer before the handler, and Binance-shaped errors after it."""
+    """Rate limits (faults and request weight) before the handler, Binance errors after it."""
     state = state_of(request)
-    if request.path.startswith("/api/"):
-        limited = state.faults.rate_limited(state.wall_ms())
-        if limited is not None:
-            msg = (
-                "Way too much request weight used; IP banned until later."
-                if limited.status == 418
-                else "Too many requests; current limit is 6000 requests per minute."
-            )
-            return web.json_response(
-                {"code": -1003, "msg": msg},
-                status=limited.status,
-                headers={"Retry-After": str(limited.retry_after_s)},
-            )
+    if not request.path.startswith("/api/v3/"):
+        return await _answer(request, handler)
+    limited = state.faults.rate_limited(state.wall_ms())
+    if limited is not None:
+        msg = (
+            "Way too much request weight used; IP banned until later."
+            if limited.status == 418
+            else "Too many requests; current limit is 6000 requests per minute."
+        )
+        return web.json_response(
+            {"code": -1003, "msg": msg},
+            status=limited.status,
+            headers={"Retry-After": str(limited.retry_after_s)},
+        )
+    weight = request_weight(request.method, request.path[len("/api/v3/") :], request.query)
+    used, retry_after_s = state.weights.charge(request.remote or "local", weight, state.wall_ms())
+    used_header = {"X-MBX-USED-WEIGHT-1M": str(used)}
+    if retry_after_s is not None:
+        limit = state.weights.limit_per_minute
+        msg = f"Too much request weight used; current limit is {limit} request weight per 1 MINUTE."
+        return web.json_response(
+            {"code": -1003, "msg": msg},
+            status=429,
+            headers={"Retry-After": str(retry_after_s), **used_header},
+        )
+    response = await _answer(request, handler)
+    response.headers.update(used_header)
+    return response
+
+
+async def _answer(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
     try:
         return await handler(request)
     except BinanceError as exc:
         return web.json_response(exc.body(), status=exc.status)
+    except web.HTTPException:
+        raise
+    except Exception:
+        # A bug, not a client error: logged with its traceback, answered as Binance does.
+        log.exception("exchange_sim.handler_failed", path=request.path, method=request.method)
+        return web.json_response(
+            {"code": -1000, "msg": "An unknown error occurred while processing the request."},
+            status=500,
+        )
 
 
 async def _advance(state: SimState) -> None:
@@ -141,10 +171,12 @@ def build_app(
     wall_ms: Callable[[], int] = wall_clock_ms,
     run_clock: bool = True,
     configure: Callable[[web.Application], None] | None = None,
+    weight_limit: int | None = None,
 ) -> web.Application:
     """The aiohttp application serving `exchange` (Binance REST + websockets + /_sim control).
 
     `configure` may mount more routes on the same server (the macro and news feeds).
+    `weight_limit` enforces Binance's request weight per minute (None: count, never refuse).
     """
     if speed <= 0:
         raise ValueError("speed must be positive")
@@ -156,6 +188,7 @@ def build_app(
         sim_start_ms=exchange.now_ms,
     )
     state.publisher = StreamPublisher(exchange)
+    state.weights = WeightMeter(limit_per_minute=weight_limit)
     app = web.Application(middlewares=[binance_errors])
     app[STATE] = state
     rest_public.add_routes(app)
@@ -179,12 +212,15 @@ async def serve(
     speed: float = 1.0,
     run_clock: bool = True,
     configure: Callable[[web.Application], None] | None = None,
+    weight_limit: int | None = None,
 ) -> tuple[web.AppRunner, int]:
     """Start serving on host:port (0 picks a free port); returns the runner and the port.
 
     With `run_clock=False` the market stands still (tests that need a quiet exchange).
     """
-    app = build_app(exchange, speed=speed, run_clock=run_clock, configure=configure)
+    app = build_app(
+        exchange, speed=speed, run_clock=run_clock, configure=configure, weight_limit=weight_limit
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)

@@ -12,6 +12,7 @@ from aiohttp import web
 from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.faults import FaultState
 from breakout.exchange_sim.streams import StreamPublisher
+from breakout.exchange_sim.weights import WeightMeter
 from breakout.exchange_sim.ws import UserStreams, WsHub
 
 
@@ -33,6 +34,7 @@ class SimState:
     faults: FaultState = field(default_factory=FaultState)
     publisher: StreamPublisher | None = None
     user_streams: UserStreams = field(default_factory=UserStreams)
+    weights: WeightMeter = field(default_factory=lambda: WeightMeter(limit_per_minute=None))
     steps_run: int = 0
     clock_task: asyncio.Task[None] | None = None
 

@@ -75,6 +75,7 @@ async def running_sim(
     exchange: SimExchange | None = None,
     run_clock: bool = True,
     configure: Callable[[web.Application], None] | None = None,
+    weight_limit: int | None = None,
 ) -> AsyncIterator[RunningSim]:
     """Serve a simulated exchange on a free 127.0.0.1 port for the duration of the block.
 
@@ -82,7 +83,8 @@ async def running_sim(
     market simulator runs `symbols` with `seed`, and one account holds `balances` (default
     100,000 USDT) under `api_key` / `api_secret`. With `run_clock=False` the market does not
     move (advance `sim.exchange` by hand for a quiet, race-free exchange). `configure` mounts
-    more routes on the same server (e.g. the macro and news feeds).
+    more routes on the same server (e.g. the macro and news feeds). `weight_limit` (e.g.
+    6000, Binance's) refuses REST calls past that request weight per minute with 429.
     """
     if exchange is None:
         accounts = Accounts(
@@ -108,6 +110,7 @@ async def running_sim(
         run_clock=run_clock,
         # By default the macro and news feeds are served too, as `breakout-exchange-sim` does.
         configure=configure or functools.partial(setup_macro_routes, world=MacroWorld(seed=seed)),
+        weight_limit=weight_limit,
     )
     try:
         yield RunningSim(
