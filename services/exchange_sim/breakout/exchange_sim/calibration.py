@@ -22,7 +22,7 @@ import math
 # Trades -------------------------------------------------------------------------------------
 TRADE_LOG_SIGMA = 2.26
 TRADE_LOG_CAP = 7.0  # no taker beyond e^7 (~1100x) the median: the sample's largest is e^6.8
-# A taker's notional relative to the median print: a taker prints 1.4 times on average.
+# A taker's notional relative to the median print: a taker prints about 1.6 times.
 TRADE_MEDIAN_NOTIONAL_SCALE = 0.8
 PRINTS_PER_TAKER = 1.6
 # Hawkes arrivals: each taker raises the rate; the excitation halves in ln2/decay seconds.
@@ -39,6 +39,7 @@ IMPACT_SHARE = 0.3
 IMPACT_DECAY_S = 60.0
 
 # Book ---------------------------------------------------------------------------------------
+# The finest grid step (near the touch), and the crowd of odd ticks within two such steps.
 LEVEL_GRID_BPS = 0.05
 # The book reaches 60 bps from the touch (scanners ask for depth at 0.3 % and 0.5 %), on a
 # grid that coarsens with distance: 0.05 bps apart near the touch, 0.5 bps from 5 bps out,
