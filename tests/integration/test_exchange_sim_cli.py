@@ -8,15 +8,20 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from breakout.exchange_sim.signing import sign
+
 pytestmark = pytest.mark.integration
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+SECOND_ACCOUNT = '[{"api_key": "second", "secret": "s2", "balances": {"btc": "2"}}]'
 CLI = [sys.executable, "-c", "from breakout.exchange_sim.app import cli; cli()"]
 
 
@@ -43,7 +48,11 @@ def server() -> Iterator[str]:
         "BTCUSDT,DOGEUSDT",
         "--seed",
         "3",
-        env={"SIM_API_KEY": "cli-key", "SIM_API_SECRET": "cli-secret"},
+        env={
+            "SIM_API_KEY": "cli-key",
+            "SIM_API_SECRET": "cli-secret",
+            "SIM_ACCOUNTS": SECOND_ACCOUNT,
+        },
     )
     try:
         yield url
@@ -74,6 +83,34 @@ def test_run_serves_the_listed_symbols_and_faults_apply(server: str) -> None:
         params={"timestamp": 1, "signature": "x"},
     )
     assert signed.json()["code"] == -2015
+
+
+def test_accounts_from_the_environment_can_trade(server: str) -> None:
+    for key, secret, asset, free in (
+        ("cli-key", "cli-secret", "USDT", "100000.00000000"),
+        ("second", "s2", "BTC", "2.00000000"),
+    ):
+        query = urlencode({"timestamp": int(time.time() * 1000)})
+        response = httpx.get(
+            f"{server}/api/v3/account?{query}&signature={sign(secret, query)}",
+            headers={"X-MBX-APIKEY": key},
+        )
+        body = response.json()
+        assert "balances" in body, body
+        assert {b["asset"]: b["free"] for b in body["balances"]}[asset] == free
+
+
+def test_bad_accounts_json_is_refused_without_echoing_it() -> None:
+    done = subprocess.run(
+        [*CLI, "run", "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "SIM_ACCOUNTS": '[{"api_key": "k", "secret": "hush"'},
+    )
+    assert done.returncode != 0
+    assert "not valid" in done.stderr and "hush" not in done.stderr + done.stdout
 
 
 def test_fault_command_without_a_server_fails_cleanly() -> None:

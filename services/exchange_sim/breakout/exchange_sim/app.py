@@ -58,6 +58,27 @@ def parse_balances(text: str) -> dict[str, Decimal]:
     return balances
 
 
+def parse_accounts(text: str) -> list[AccountConfig]:
+    """Accounts from JSON: a list of {"api_key", "secret", "balances": {asset: amount}}."""
+    try:
+        raw = json.loads(text)
+        if not isinstance(raw, list):
+            raise TypeError("expected a list")
+        return [
+            AccountConfig(
+                api_key=str(item["api_key"]),
+                secret=str(item["secret"]),
+                balances={k.upper(): Decimal(str(v)) for k, v in item.get("balances", {}).items()},
+            )
+            for item in raw
+        ]
+    except (ValueError, TypeError, KeyError, InvalidOperation, AttributeError) as exc:
+        # Never echo the text: it holds secrets.
+        raise typer.BadParameter(
+            f"SIM_ACCOUNTS / --accounts-json is not valid: {type(exc).__name__}"
+        ) from exc
+
+
 @cli.command()
 def run(  # noqa: PLR0917 - typer maps each option to a parameter
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -97,6 +118,14 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         ),
     ] = None,
     balances: Annotated[str, typer.Option(help="Opening balances, e.g. USDT=100000,BTC=1.")] = "",
+    accounts_json: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SIM_ACCOUNTS",
+            help='More accounts: [{"api_key": …, "secret": …, "balances": {"USDT": "1000"}}].',
+            show_default=False,
+        ),
+    ] = None,
     maker_fee_bps: Annotated[float, typer.Option(help="Maker fee in basis points.")] = 10.0,
     taker_fee_bps: Annotated[float, typer.Option(help="Taker fee in basis points.")] = 10.0,
     replay: Annotated[
@@ -116,7 +145,8 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
     if api_key is not None and api_secret is not None:
         opening = parse_balances(balances) if balances else DEFAULT_BALANCES
         configs.append(AccountConfig(api_key=api_key, secret=api_secret, balances=opening))
-    else:
+    configs += parse_accounts(accounts_json) if accounts_json else []
+    if not configs:
         log.warning("exchange_sim.no_account", hint="set SIM_API_KEY and SIM_API_SECRET to trade")
     accounts = Accounts(
         configs,

@@ -22,7 +22,7 @@ import math
 # Trades -------------------------------------------------------------------------------------
 TRADE_LOG_SIGMA = 2.26
 TRADE_LOG_CAP = 7.0  # no taker beyond e^7 (~1100x) the median: the sample's largest is e^6.8
-# A taker's notional relative to the median print: a taker prints 1.4 times on average.
+# A taker's notional relative to the median print: a taker prints about 1.6 times.
 TRADE_MEDIAN_NOTIONAL_SCALE = 0.8
 PRINTS_PER_TAKER = 1.6
 # Hawkes arrivals: each taker raises the rate; the excitation halves in ln2/decay seconds.
@@ -39,14 +39,25 @@ IMPACT_SHARE = 0.3
 IMPACT_DECAY_S = 60.0
 
 # Book ---------------------------------------------------------------------------------------
+# The finest grid step (near the touch), and the crowd of odd ticks within two such steps.
 LEVEL_GRID_BPS = 0.05
-DEPTH_WINDOW_BPS = 20.0
+# The book reaches 60 bps from the touch (scanners ask for depth at 0.3 % and 0.5 %), on a
+# grid that coarsens with distance: 0.05 bps apart near the touch, 0.5 bps from 5 bps out,
+# 2 bps from 20 bps out, so a side holds a few hundred levels.
+DEPTH_WINDOW_BPS = 60.0
+# (up to this distance in bps, levels this many bps apart); never closer than one tick.
+GRID_COARSENING: tuple[tuple[float, float], ...] = ((5.0, 0.05), (20.0, 0.5), (float("inf"), 2.0))
 LEVEL_LOG_SIGMA = 2.0
 LEVEL_GROWTH_BPS = 4.0  # a level 4 bps away is twice the size of one at the touch
-REFRESHES_PER_SIDE_PER_S = 40.0
+REFRESHES_PER_SIDE_PER_S = 60.0
 TOUCH_REFILL_P = 0.85
 NEAR_TOUCH_SHARE = 0.12
-LEVEL_OCCUPANCY = 0.6
+EXISTING_REFRESH_SHARE = 0.15
+# Where refreshed grid levels fall: exponential distances, an inner and an outer population.
+INNER_SHARE = 0.6
+INNER_MEAN_BPS = 2.5
+OUTER_MEAN_BPS = 20.0
+LEVEL_OCCUPANCY = 0.8
 TOUCH_SIZE_MULT = 5.0  # the touch holds more than an average level
 BTC_TRADES_PER_S = 43.4
 BTC_LEVEL_MEDIAN_NOTIONAL = 1_100.0
@@ -60,6 +71,14 @@ WALL_MAX_MULT = 40.0
 WALL_MEAN_LIFE_S = 120.0
 WALL_NEAR_BPS = 2.0
 WALL_SPOOF_P = 0.35
+
+
+def grid_spacing_bps(distance_bps: float) -> float:
+    """How far apart levels are at this distance from the touch, in bps."""
+    for up_to_bps, spacing_bps in GRID_COARSENING:
+        if distance_bps < up_to_bps:
+            return spacing_bps
+    return GRID_COARSENING[-1][1]
 
 
 def level_median_notional(trades_per_s: float) -> float:

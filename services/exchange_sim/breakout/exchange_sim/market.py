@@ -174,14 +174,21 @@ class SymbolMarket:
         """A full book at the start: the touch, then grid levels out to the depth window."""
         bid_touch, ask_touch = self.touches()
         window_ticks = self.fair_ticks() * cal.DEPTH_WINDOW_BPS / 1e4
-        for is_bid, touch, sign in ((True, bid_touch, -1), (False, ask_touch, 1)):
+        for is_bid, touch in ((True, bid_touch), (False, ask_touch)):
             self.book.add(is_bid, touch, round(self._level_lots(0.0) * cal.TOUCH_SIZE_MULT))
-            offset = self.grid_ticks
+            offset = float(self.grid_ticks)
+            seeded: set[int] = set()
             while offset <= window_ticks:
-                price = touch + sign * offset
-                if price > 0 and self.rng.random() < cal.LEVEL_OCCUPANCY:
-                    self.book.add(is_bid, price, self._level_lots(offset / self.fair_ticks() * 1e4))
-                offset += self.grid_ticks
+                price = self._grid_price(is_bid, touch, offset)
+                distance_bps = offset / self.fair_ticks() * 1e4
+                if price > 0 and price not in seeded and self.rng.random() < cal.LEVEL_OCCUPANCY:
+                    self.book.add(is_bid, price, self._level_lots(distance_bps))
+                seeded.add(price)
+                offset += self._spacing_ticks(distance_bps)
+
+    def _spacing_ticks(self, distance_bps: float) -> int:
+        """Distance between two grid levels this far from the touch."""
+        return max(1, round(self.fair_ticks() * cal.grid_spacing_bps(distance_bps) / 1e4))
 
     def _level_lots(self, distance_bps: float) -> int:
         notional = self.level_median_notional * math.exp(self.rng.gauss(0.0, cal.LEVEL_LOG_SIGMA))
@@ -239,22 +246,27 @@ class SymbolMarket:
     def _refresh_level(self, is_bid: bool, bid_touch: int, ask_touch: int) -> None:
         """Resample one level's resting size: makers add or withdraw toward a fresh draw.
 
-        Half the refreshes revisit a level that exists (so stale levels die out), half pick a
-        price near the touch or on the grid further out (so new levels appear).
+        Levels sit on a grid of absolute prices (coarser further out), so a position is
+        revisited however the touch moves and the book keeps LEVEL_OCCUPANCY of its positions
+        filled; some refreshes also pick an existing level (odd ticks near the touch die out).
         """
-        side = self.book.side(is_bid)
         touch = bid_touch if is_bid else ask_touch
-        if len(side) > 0 and self.rng.random() < 0.5:
-            prices = side.prices()
+        roll = self.rng.random()
+        if roll < cal.EXISTING_REFRESH_SHARE and len(self.book.side(is_bid)) > 0:
+            prices = self.book.side(is_bid).prices()
             price = prices[self.rng.randrange(len(prices))]
-        elif self.rng.random() < cal.NEAR_TOUCH_SHARE:
+        elif roll < cal.EXISTING_REFRESH_SHARE + cal.NEAR_TOUCH_SHARE:
             offset = self.rng.randrange(0, 2 * self.grid_ticks)
             price = touch - offset if is_bid else touch + offset
         else:
+            # Most makers sit within a few bps; the rest spread out to the window's edge.
             window_ticks = self.fair_ticks() * cal.DEPTH_WINDOW_BPS / 1e4
-            far = min(window_ticks, self.rng.expovariate(3.0 / window_ticks))
-            offset = self.grid_ticks * max(1, round(far / self.grid_ticks))
-            price = touch - offset if is_bid else touch + offset
+            mean_bps = (
+                cal.INNER_MEAN_BPS if self.rng.random() < cal.INNER_SHARE else cal.OUTER_MEAN_BPS
+            )
+            mean_ticks = self.fair_ticks() * mean_bps / 1e4
+            far = max(1.0, min(window_ticks, self.rng.expovariate(1.0 / mean_ticks)))
+            price = self._grid_price(is_bid, touch, far)
         if price <= 0:
             return
         distance_bps = abs(price - touch) / self.fair_ticks() * 1e4
@@ -266,6 +278,13 @@ class SymbolMarket:
                 self.book.add(is_bid, price, target - current)
         elif target < current:
             self.book.cancel_sim(is_bid, price, current - target)
+
+    def _grid_price(self, is_bid: bool, touch: int, offset_ticks: float) -> int:
+        """The grid price `offset_ticks` behind the touch (rounded away from it)."""
+        spacing = self._spacing_ticks(offset_ticks / self.fair_ticks() * 1e4)
+        if is_bid:
+            return int((touch - offset_ticks) // spacing * spacing)
+        return int(-((-(touch + offset_ticks)) // spacing) * spacing)
 
     def _trim_far(self, bid_touch: int, ask_touch: int) -> None:
         window = round(self.fair_ticks() * cal.DEPTH_WINDOW_BPS / 1e4 * 1.5)
