@@ -14,10 +14,9 @@ from typing import Any
 import ccxt
 import structlog
 
-from breakout.common.events import MarketDataGap, MarketDataResynced
 from breakout.ingest.backoff import Backoff
 from breakout.ingest.ccxt_adapter import is_crossed, to_book
-from breakout.ingest.context import FAULTS, LATENCY, IngestContext
+from breakout.ingest.context import LATENCY, IngestContext
 
 log = structlog.get_logger(__name__)
 
@@ -30,9 +29,8 @@ class BookFeed:
         self.symbol = symbol
         self.market_id = market_id
         self.last_sequence: int | None = None
-        self.snapshots = 0
         self._next_snapshot_ms = 0
-        self._broken_at_ms: int | None = None
+        self._broken = False  # a gap was recorded; the next good book is a resync
 
     async def run(self) -> None:
         """Watch the book until cancelled, resyncing after every break."""
@@ -57,8 +55,8 @@ class BookFeed:
 
     def _on_book(self, book: Any) -> None:
         now = self.ctx.now_ms()
-        if self._broken_at_ms is not None:
-            self._resynced(book, now)
+        if self._broken:
+            self._resynced(book)
         if now < self._next_snapshot_ms:
             return
         self._next_snapshot_ms = now + self.ctx.config.book_interval_ms
@@ -68,7 +66,6 @@ class BookFeed:
         if snapshot.sequence == self.last_sequence:
             return  # nothing changed since the last snapshot
         self.last_sequence = snapshot.sequence
-        self.snapshots += 1
         LATENCY.labels("book").observe(max(0, now - snapshot.exchange_ts_ms) / 1e3)
         self.ctx.record("book", self.market_id, [((snapshot.sequence,), snapshot)])
 
@@ -83,31 +80,11 @@ class BookFeed:
         self.ctx.client.orderbooks.pop(self.symbol, None)
 
     def _gap(self, reason: str) -> None:
-        FAULTS.labels("book").inc()
-        now = self.ctx.now_ms()
-        if self._broken_at_ms is None:
-            self._broken_at_ms = now
-        gap = MarketDataGap(
-            exchange=self.ctx.config.venue,
-            symbol=self.market_id,
-            feed="book",
-            reason=reason,
-            last_good_id=self.last_sequence,
-            detected_ts_ms=now,
-        )
-        self.ctx.record("gap", self.market_id, [(("book", now, reason), gap)])
+        self._broken = True
+        self.ctx.record_gap(self.market_id, "book", reason, self.last_sequence)
 
-    def _resynced(self, book: Any, now: int) -> None:
-        self._broken_at_ms = None
+    def _resynced(self, book: Any) -> None:
+        self._broken = False
         self._next_snapshot_ms = 0  # record the rebuilt book at once
         sequence = int(book["nonce"] or 0)
-        event = MarketDataResynced(
-            exchange=self.ctx.config.venue,
-            symbol=self.market_id,
-            feed="book",
-            recovered=0,
-            from_id=self.last_sequence,
-            to_id=sequence,
-            resynced_ts_ms=now,
-        )
-        self.ctx.record("resynced", self.market_id, [(("book", now, sequence), event)])
+        self.ctx.record_resynced(self.market_id, "book", 0, self.last_sequence, sequence)

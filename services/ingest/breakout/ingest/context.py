@@ -13,7 +13,14 @@ import ccxt.pro
 import structlog
 from prometheus_client import Counter, Histogram
 
-from breakout.common.events import Event, NewEvent, md_stream
+from breakout.common.events import (
+    Event,
+    MarketDataGap,
+    MarketDataResynced,
+    NewEvent,
+    md_stream,
+)
+from breakout.common.events.md import Feed
 from breakout.common.ids import external_event_id
 from breakout.ingest.backoff import Backoff
 from breakout.ingest.ccxt_adapter import rate_checked
@@ -103,6 +110,36 @@ class IngestContext:
                 for key, event in items
             ],
         )
+
+    def record_gap(self, symbol: str, feed: Feed, reason: str, last_good_id: int | None) -> None:
+        """Record that a feed of `symbol` lost continuity (and count it)."""
+        FAULTS.labels(feed).inc()
+        now = self.now_ms()
+        gap = MarketDataGap(
+            exchange=self.config.venue,
+            symbol=symbol,
+            feed=feed,
+            reason=reason,
+            last_good_id=last_good_id,
+            detected_ts_ms=now,
+        )
+        self.record("gap", symbol, [((feed, now, reason), gap)])
+
+    def record_resynced(
+        self, symbol: str, feed: Feed, recovered: int, from_id: int | None, to_id: int | None
+    ) -> None:
+        """Record that a feed of `symbol` is continuous again."""
+        now = self.now_ms()
+        event = MarketDataResynced(
+            exchange=self.config.venue,
+            symbol=symbol,
+            feed=feed,
+            recovered=recovered,
+            from_id=from_id,
+            to_id=to_id,
+            resynced_ts_ms=now,
+        )
+        self.record("resynced", symbol, [((feed, now, from_id, to_id), event)])
 
 
 def _source_ms(event: Event) -> int | None:

@@ -13,12 +13,12 @@ from typing import Any
 import ccxt
 import structlog
 
-from breakout.common.events import Candle, MarketDataGap, MarketDataResynced, MarketTrade
+from breakout.common.events import Candle, MarketTrade
 from breakout.common.events.md import TIMEFRAME_MS, Timeframe
 from breakout.ingest.backoff import Backoff
 from breakout.ingest.candles import CandleBuilder, Closed
 from breakout.ingest.ccxt_adapter import to_candle, to_trade
-from breakout.ingest.context import FAULTS, LATENCY, IngestContext
+from breakout.ingest.context import LATENCY, IngestContext
 from breakout.ingest.ratelimit import Priority
 from breakout.ingest.sequencing import TradeHole, TradeSequencer
 
@@ -124,30 +124,10 @@ class TradesFeed:
         return page
 
     def _gap(self, reason: str) -> None:
-        FAULTS.labels("trades").inc()
-        now = self.ctx.now_ms()
-        gap = MarketDataGap(
-            exchange=self.ctx.config.venue,
-            symbol=self.market_id,
-            feed="trades",
-            reason=reason,
-            last_good_id=self.sequencer.last_id,
-            detected_ts_ms=now,
-        )
-        self.ctx.record("gap", self.market_id, [(("trades", now, reason), gap)])
+        self.ctx.record_gap(self.market_id, "trades", reason, self.sequencer.last_id)
 
     def _resynced(self, recovered: int, from_id: int, to_id: int | None) -> None:
-        now = self.ctx.now_ms()
-        event = MarketDataResynced(
-            exchange=self.ctx.config.venue,
-            symbol=self.market_id,
-            feed="trades",
-            recovered=recovered,
-            from_id=from_id,
-            to_id=to_id,
-            resynced_ts_ms=now,
-        )
-        self.ctx.record("resynced", self.market_id, [(("trades", now, from_id), event)])
+        self.ctx.record_resynced(self.market_id, "trades", recovered, from_id, to_id)
 
     def close_due(self) -> None:
         """Close candles whose end has passed (only while the trade feed is continuous)."""
