@@ -1,9 +1,16 @@
-"""The `breakout` command line: local stack (`dev`), store (`db`, `store`) and the `relay`."""
+"""The `breakout` command line: local stack (`dev`), store (`db`, `store`) and the `relay`.
+
+Services add their own commands without this library importing them: a package declares an
+entry point in the `breakout.cli` group, whose name is the command and whose object is a
+`typer.Typer` (mounted as a group: `breakout diag l2 ...`) or a function (a single command:
+`breakout scan ...`). Loading is lazy per process and a broken plugin is reported, not fatal.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.metadata
 import os
 import signal
 import subprocess
@@ -15,6 +22,7 @@ import typer
 
 from breakout.common.config import InfraSettings
 from breakout.common.devstack import Stack, open_stack
+from breakout.common.devstack.run import run_command
 from breakout.common.logging import configure_logging
 from breakout.common.runtime.bootstrap import run_relay
 from breakout.common.store.cli import db_app, store_app
@@ -24,6 +32,7 @@ dev_app = typer.Typer(no_args_is_help=True, help="Local stack: reuse or start NA
 app.add_typer(dev_app, name="dev")
 app.add_typer(db_app, name="db")
 app.add_typer(store_app, name="store")
+app.command("run")(run_command)
 
 WorkdirOption = Annotated[
     Path, typer.Option(help="Where started servers keep their data and logs.")
@@ -119,10 +128,31 @@ def relay(
     asyncio.run(run_relay(InfraSettings.from_env(), batch_size=batch_size, health_port=health_port))
 
 
+def mount_plugins(target: typer.Typer) -> list[str]:
+    """Mount every `breakout.cli` entry point on `target`; return the problems, if any."""
+    problems = []
+    entries = importlib.metadata.entry_points(group="breakout.cli")
+    for entry in sorted(entries, key=lambda e: e.name):
+        try:
+            loaded = entry.load()
+        except Exception as exc:  # a broken plugin must not take the whole CLI down
+            problems.append(f"{entry.name} ({entry.value}): {type(exc).__name__}: {exc}")
+            continue
+        if isinstance(loaded, typer.Typer):
+            target.add_typer(loaded, name=entry.name)
+        elif callable(loaded):
+            target.command(entry.name)(loaded)
+        else:
+            problems.append(f"{entry.name} ({entry.value}): neither a Typer nor a function")
+    return problems
+
+
 def main() -> None:
     """Entry point of the `breakout` script."""
     # Logs go to stderr, so stdout carries only what a command prints (e.g. `export` lines).
     configure_logging("cli", json=not sys.stderr.isatty())
+    for problem in mount_plugins(app):
+        typer.echo(f"# plugin not loaded: {problem}", err=True)
     app()
 
 

@@ -75,6 +75,8 @@ class TradeActivity(Event, frozen=True, kw_only=True, tag="feat.trade_activity.v
     activity_index: float | None = None
     drop_frac: float | None = None
     baseline_tpm: float | None = None
+    # The trades feed has an open gap: the windows miss trades and no activity edge is read.
+    data_gap: bool = False
 
     def subject(self) -> str:
         """`feat.activity.<SYMBOL>`."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Mapping, Sequence
 from typing import Protocol
@@ -32,13 +33,16 @@ async def run_until_signalled(
     checks: Mapping[str, HealthCheck],
     *,
     health_port: int | None = None,
-    health_host: str = "127.0.0.1",
+    health_host: str | None = None,
     stopping: asyncio.Event | None = None,
 ) -> None:
     """Run `components` (and the health endpoint) until a signal, or until one of them fails.
 
-    `stopping` may be passed in so an embedding program can stop the service too.
+    `stopping` may be passed in so an embedding program can stop the service too. The health
+    endpoint listens on `health_host`, else `BREAKOUT_HEALTH_HOST`, else loopback only (a
+    container sets `0.0.0.0` so the orchestrator's probes and Prometheus reach it).
     """
+    health_host = health_host or os.environ.get("BREAKOUT_HEALTH_HOST", "127.0.0.1")
     stopping = stopping or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

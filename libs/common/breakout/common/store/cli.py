@@ -1,9 +1,11 @@
-"""`breakout db migrate` and `breakout store tail|stats`: the operator's view of the event store."""
+"""`breakout db migrate`, `breakout store tail|stats|archive`: the operator's view of the store."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Annotated
 
 import asyncpg
@@ -12,7 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from breakout.common.config import InfraSettings
-from breakout.common.events import StoredEvent, encode_wire
+from breakout.common.events import MarketDataArchived, StoredEvent, encode_wire
+from breakout.common.store.archive import archive_before
 from breakout.common.store.migrate import migrate
 from breakout.common.store.port import EventFilter
 from breakout.common.store.postgres import PostgresEventStore
@@ -164,3 +167,39 @@ def _size(n: float) -> str:
             return f"{n:.0f} {unit}"
         n /= 1024
     return f"{n:.1f} TB"
+
+
+@store_app.command("archive")
+def archive_command(
+    retention_days: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            envvar="BREAKOUT_MD_RETENTION_DAYS",
+            help="Keep this many UTC days of market data in PostgreSQL (today counts as one).",
+        ),
+    ] = 3,
+    directory: Annotated[
+        Path,
+        typer.Option("--dir", envvar="BREAKOUT_ARCHIVE_DIR", help="Where the Parquet files go."),
+    ] = Path("archive"),
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Move market-data day partitions past the retention to Parquet (verified), then detach."""
+    before = datetime.now(UTC).date() - timedelta(days=retention_days - 1)
+    done = asyncio.run(_archive(_dsn(database_url), directory, before))
+    for archived in done:
+        console.print(
+            f"archived {archived.partition}: {archived.rows:,} events"
+            f" ({len(archived.files)} files) -> {archived.location}"
+        )
+    if not done:
+        console.print(f"nothing to archive before {before.isoformat()}")
+
+
+async def _archive(dsn: str, directory: Path, before: date) -> list[MarketDataArchived]:
+    store = await PostgresEventStore.connect(dsn, max_size=2)
+    try:
+        return await archive_before(dsn, store, directory, before)
+    finally:
+        await store.close()

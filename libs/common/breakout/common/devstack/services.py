@@ -1,0 +1,193 @@
+"""What `breakout run` starts: one declarative entry per service, in start order.
+
+Adding a service is one `ServiceSpec` in `plan_services`. An entry whose console script is not
+installed is not started: `resolve` says so, and the supervisor prints it (the services still
+being built on other branches show up that way until they land).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Exchange = Literal["sim", "binance"]
+
+DEFAULT_SYMBOL_GROUPS = (
+    "majors=BTCUSDT,ETHUSDT,SOLUSDT,BNBUSDT;alts=XRPUSDT,DOGEUSDT,ADAUSDT,AVAXUSDT"
+)
+DEFAULT_PRESET = "breakout_v1"
+DEFAULT_GATEWAY_PORT = 8080
+# Exit code of a usage error (typer / click): a wrong command line, which a restart cannot fix.
+USAGE_ERROR = 2
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One process to run: its command, its own environment and how to tell it is ready."""
+
+    name: str
+    argv: tuple[str, ...]  # argv[0] is a console script of the workspace
+    env: Mapping[str, str] = field(default_factory=dict)
+    health_url: str | None = None  # ready once a GET answers 200
+    # Being built on another branch: when its script is missing, say so rather than "broken".
+    # What others depend on has a lower layer: stopping goes from the highest layer down, so
+    # clients leave before the exchange and the relay they talk to.
+    layer: int = 2
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """The knobs of `make run` / `breakout run`."""
+
+    preset: str = DEFAULT_PRESET
+    exchange: Exchange = "sim"
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    gateway_port: int = DEFAULT_GATEWAY_PORT
+    sim_seed: int = 7
+    sim_speed: float = 1.0
+    sim_api_key: str = ""
+    sim_api_secret: str = ""
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """Every symbol of every group, in group order."""
+        return tuple(s for symbols in self.groups.values() for s in symbols)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The services to start, the shared environment and where the dashboard will be."""
+
+    services: tuple[ServiceSpec, ...]
+    env: Mapping[str, str]
+    dashboard_url: str
+
+
+def parse_groups(text: str) -> dict[str, tuple[str, ...]]:
+    """`majors=BTCUSDT,ETHUSDT;alts=SOLUSDT` as a group table (ingest validates it in depth)."""
+    groups: dict[str, tuple[str, ...]] = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, sep, symbols = part.partition("=")
+        listed = tuple(s.strip().upper() for s in symbols.split(",") if s.strip())
+        if not sep or not name.strip() or not listed or name.strip() in groups:
+            raise ValueError(f"symbol group {part!r} must look like 'name=SYM1,SYM2', once each")
+        groups[name.strip()] = listed
+    if not groups:
+        raise ValueError("no symbol group given")
+    return groups
+
+
+def groups_spec(groups: Mapping[str, tuple[str, ...]]) -> str:
+    """The `INGEST_GROUPS` text of a group table (`a=X,Y;b=Z`)."""
+    return ";".join(f"{name}={','.join(symbols)}" for name, symbols in groups.items())
+
+
+def plan_services(options: RunOptions, free_port: Callable[[], int]) -> Plan:
+    """Every service of the system, with ports taken from `free_port`, in start order."""
+    local = "http://127.0.0.1"
+    gateway_port = options.gateway_port or free_port()
+    shared = {
+        "BREAKOUT_PRESET": options.preset,
+        "INGEST_GROUPS": groups_spec(options.groups),
+        "EXECUTION_MODE": "paper",  # live trading needs its own explicit flag, never `make run`
+        "GATEWAY_URL": f"{local}:{gateway_port}",
+    }
+    specs: list[ServiceSpec] = []
+    if options.exchange == "sim":
+        sim_port = free_port()
+        sim_url = f"{local}:{sim_port}"
+        # Every client of the exchange reaches the simulator with the run's own demo account.
+        shared |= {
+            "EXCHANGE_BASE_URL": sim_url,
+            "EXCHANGE_API_KEY": options.sim_api_key,
+            "EXCHANGE_API_SECRET": options.sim_api_secret,
+            "MACRO_SIM_URL": sim_url,
+            "SIM_URL": sim_url,
+        }
+        sim_argv = [
+            *("breakout-exchange-sim", "run", "--host", "127.0.0.1", "--port", str(sim_port)),
+            *("--symbols", ",".join(options.symbols), "--seed", str(options.sim_seed)),
+            *("--speed", str(options.sim_speed)),
+        ]
+        sim_env = {"SIM_API_KEY": options.sim_api_key, "SIM_API_SECRET": options.sim_api_secret}
+        specs.append(
+            ServiceSpec(
+                "exchange-sim",
+                tuple(sim_argv),
+                sim_env,
+                health_url=f"{sim_url}/api/v3/ping",
+                layer=0,
+            )
+        )
+
+    def health(name: str, argv: tuple[str, ...], env: Mapping[str, str] | None = None,
+               *, layer: int = 2) -> ServiceSpec:  # fmt: skip
+        port = free_port()
+        full_env = {"HEALTH_PORT": str(port), **(env or {})}
+        return ServiceSpec(
+            name,
+            (*argv, "--health-port", str(port)),
+            full_env,
+            health_url=f"{local}:{port}/health",
+            layer=layer,
+        )
+
+    specs.append(health("relay", ("breakout", "relay"), layer=1))
+    for group in options.groups:
+        specs.append(health(f"ingest-{group}", ("breakout-ingest", "--group", group)))
+    specs.append(health("features", ("breakout-features", "run")))
+    # The demo polls the (simulated) feeds often, so a regime shows up in minutes, not hours.
+    feeds = {"MACRO_POLL_INTERVAL_S": "120", "NEWS_POLL_INTERVAL_S": "30"}
+    specs.append(health("regime", ("breakout-regime", "run"), feeds))
+    preset = ("--preset", options.preset)
+    symbols = ("--symbols", ",".join(options.symbols))
+    specs.append(health("signals", ("breakout-signals", "run"), {"SIGNALS_PRESET": options.preset}))
+    specs.append(health("risk", ("breakout-risk", "run", *preset)))
+    paper = ("--broker", "paper")
+    specs.append(health("execution", ("breakout-execution", "run", *preset, *symbols, *paper)))
+    # Reconcile compares an exchange account with the log: a paper run has no such account
+    # (its fills never reach the exchange), so reconcile runs with a live broker only.
+    gateway_argv = ("breakout-gateway", "run", "--host", "127.0.0.1", "--port", str(gateway_port))
+    specs.append(
+        ServiceSpec(
+            "gateway",
+            gateway_argv,
+            {"GATEWAY_PORT": str(gateway_port)},
+            health_url=f"{local}:{gateway_port}/health",
+            layer=3,
+        )
+    )
+    return Plan(tuple(specs), shared, dashboard_url=f"{local}:{gateway_port}/ui")
+
+
+def script_path(name: str) -> str | None:
+    """Where the console script `name` is: beside this interpreter (the venv), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def resolve(spec: ServiceSpec) -> tuple[ServiceSpec | None, str]:
+    """The spec with an absolute argv[0], or None and the reason it cannot start."""
+    found = script_path(spec.argv[0])
+    if found is not None:
+        return dataclasses.replace(spec, argv=(found, *spec.argv[1:])), ""
+    return None, f"`{spec.argv[0]}` is not installed: run `make install`"
+
+
+def parse_only(text: str) -> frozenset[str] | None:
+    """`--only relay,ingest` as a set of names (None: everything)."""
+    names = frozenset(n.strip() for n in text.split(",") if n.strip())
+    return names or None
+
+
+def selected(spec: ServiceSpec, only: frozenset[str] | None) -> bool:
+    """True when `only` is unset, names the service, or names its family (`ingest`)."""
+    if only is None:
+        return True
+    names = {name.replace("_", "-") for name in only}
+    return spec.name in names or spec.name.split("-", 1)[0] in names
