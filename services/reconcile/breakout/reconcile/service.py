@@ -1,0 +1,161 @@
+"""The reconcile loop: read the log's orders, ask the exchange, record what the log lacks.
+
+One pass at start (so a restart after an outage repairs at once), then every `interval_s`; a
+pass that cannot reach the exchange is retried every 2 s, so the first pass after the
+connection comes back reconciles at once.
+Calls go through ccxt with its rate limiter on, one order at a time. Corrections go to the
+order's own stream; an append that writes nothing new (the execution router recorded the same
+fill a moment earlier, under the same id) records no drift either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import structlog
+
+from breakout.common.events import (
+    BalanceObserved,
+    Event,
+    MarketRulesObserved,
+    NewEvent,
+    OrderFillReceived,
+    OrderSubmitted,
+    order_stream,
+    recon_stream,
+)
+from breakout.common.store.port import EventFilter, EventStore
+from breakout.execution.broker import Broker, ExchangeUnavailable, OrderView
+from breakout.reconcile.core import Found, balance_drifts, external_orders, order_corrections
+
+log = structlog.get_logger(__name__)
+PRODUCER = "reconcile"
+RETRY_S = 2.0
+WATCHED = EventFilter(categories=("order", "account", "market"))
+
+
+class Reconciler:
+    """Compares the exchange's truth with the log and records corrections."""
+
+    def __init__(
+        self, store: EventStore, broker: Broker, symbols: tuple[str, ...], interval_s: float
+    ) -> None:
+        self.store, self.broker, self.symbols, self.interval_s = store, broker, symbols, interval_s
+        self.views: dict[str, OrderView] = {}
+        self.assets: dict[str, tuple[str, str]] = {}  # symbol -> (base, quote)
+        self.baseline: dict[str, Decimal] | None = None  # the first balance the log recorded
+        self.moved: dict[str, Decimal] = {}  # what our recorded fills moved since then
+        self.cursor = 0
+        self.passes = 0
+        self._stopping = asyncio.Event()
+
+    async def run(self) -> None:
+        """Reconcile now, then every `interval_s`, until `stop()`."""
+        while not self._stopping.is_set():
+            wait_s = self.interval_s
+            try:
+                await self.run_once()
+            except ExchangeUnavailable as exc:
+                # Retry soon: the first pass that gets through is the reconcile on reconnect.
+                log.warning("reconcile pass failed", error=exc.error)
+                wait_s = min(self.interval_s, RETRY_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), wait_s)
+
+    def stop(self) -> None:
+        """Leave `run()`."""
+        self._stopping.set()
+
+    def health(self) -> dict[str, object]:
+        """Liveness for `/health`."""
+        return {"ok": not self._stopping.is_set(), "passes": self.passes}
+
+    async def run_once(self) -> int:
+        """One full comparison; the number of events recorded."""
+        await self._sync_log()
+        written = 0
+        now = int(time.time() * 1000)
+        for view in list(self.views.values()):
+            if view.terminal is not None:
+                continue
+            sub = view.submitted
+            order = await self.broker.find(sub.symbol, sub.order_id)
+            trades = (
+                await self.broker.trades(sub.symbol, order.exchange_order_id)
+                if order and order.filled
+                else []
+            )
+            corrections, audit = order_corrections(view, order, trades, now)
+            if await self._append(order_stream(sub.order_id), corrections) or (
+                audit and not corrections
+            ):
+                written += len(corrections) + await self._append(recon_stream(sub.exchange), audit)
+        written += await self._check_balances(now)
+        known = {v.submitted.order_id for v in self.views.values()}
+        opened = await self.broker.open_orders(self.symbols)
+        written += await self._append(
+            recon_stream(self.broker.exchange),
+            external_orders(known, opened, self.broker.exchange, now),
+        )
+        self.passes += 1
+        return written
+
+    async def _check_balances(self, now: int) -> int:
+        # Only when the log is at rest: a working order's fills may be on their way.
+        await self._sync_log()
+        if self.baseline is None or any(v.terminal is None for v in self.views.values()):
+            return 0
+        balance = await self.broker.balance(self.symbols)
+        expected = dict(self.baseline)
+        for pair in self.assets.values():  # every asset we trade, held or not
+            for asset in pair:
+                expected.setdefault(asset, Decimal(0))
+        for asset, change in self.moved.items():
+            expected[asset] = expected.get(asset, Decimal(0)) + change
+        drifts = balance_drifts(expected, balance.total, self.broker.exchange, now)
+        return await self._append(recon_stream(self.broker.exchange), drifts)
+
+    async def _sync_log(self) -> None:
+        while True:
+            batch = await self.store.read_all(after=self.cursor, limit=1000, filter=WATCHED)
+            for event in batch:
+                self._fold(event.stream, event.data)
+                self.cursor = event.position
+            if len(batch) < 1000:
+                return
+
+    def _fold(self, stream: str, data: Event) -> None:
+        match data:
+            case MarketRulesObserved(symbol=symbol, base=base, quote=quote):
+                self.assets[symbol] = (base, quote)
+            case BalanceObserved(total=total) if self.baseline is None:
+                self.baseline = dict(total)
+            case OrderSubmitted():
+                self.views.setdefault(stream.removeprefix("order-"), OrderView(submitted=data))
+            case OrderFillReceived() if self.baseline is not None and data.symbol in self.assets:
+                base, quote = self.assets[data.symbol]
+                sign = 1 if data.side == "buy" else -1
+                self.moved[base] = self.moved.get(base, Decimal(0)) + sign * data.qty
+                self.moved[quote] = self.moved.get(quote, Decimal(0)) - sign * data.quote_qty
+                self.moved[data.fee_asset] = self.moved.get(data.fee_asset, Decimal(0)) - data.fee
+        order_id = stream.removeprefix("order-")
+        if order_id in self.views and not isinstance(data, OrderSubmitted):
+            self.views[order_id].apply(data)
+
+    async def _append(self, stream: str, found: list[Found]) -> int:
+        """Append what is not stored yet; the number of events actually written."""
+        if not found:
+            return 0
+        before = await self.store.stream_version(stream)
+        news = [_new(eid, event) for eid, event in found]
+        after = await self.store.append(stream, news)
+        return after - before
+
+
+def _new(event_id: uuid.UUID, event: Event) -> NewEvent:
+    return NewEvent(event_id=event_id, data=event, occurred_at=datetime.now(UTC), producer=PRODUCER)

@@ -1,0 +1,81 @@
+"""Paper trading over the real stack: the paper broker fills against the books ingest recorded
+from exchange_sim (via the store, the relay and NATS); nothing reaches the exchange; a restarted
+paper broker rebuilds the same account from the log."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from breakout.common.config import InfraSettings
+from breakout.common.events import (
+    BalanceObserved,
+    MarketRulesObserved,
+    OrderFillReceived,
+    PositionOpened,
+    risk_stream,
+)
+from breakout.execution.ccxt_broker import CcxtBroker
+from breakout.execution.paper import PaperBroker
+from tests.integration.trading_support import (
+    OPENING_USDT,
+    OURS,
+    TradingStack,
+    account,
+    approved_intent,
+    client,
+    e2e_preset,
+    trading_stack,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def paper_broker(stack: TradingStack) -> PaperBroker:
+    public = CcxtBroker(client(stack.sim, ("", "")))
+    return PaperBroker(
+        public,
+        stack.store,
+        stack.bus,
+        ["BTCUSDT"],
+        exchange="binance",
+        balances={"USDT": Decimal(50_000)},
+        latency_ms=20,
+    )
+
+
+async def test_paper_fills_against_the_recorded_book_and_touches_no_exchange_account(
+    infra: InfraSettings, bus_prefix: str
+) -> None:
+    preset = e2e_preset()
+    async with trading_stack(infra, bus_prefix) as stack:
+        paper = paper_broker(stack)
+        stack.start("paper", paper)
+        await stack.start_execution([preset], broker=paper)
+        await stack.wait_for(MarketRulesObserved)
+        await stack.wait_for(BalanceObserved)
+        await stack.wait_for_book(paper)
+        intent = await approved_intent(stack, preset)
+        await stack.append(risk_stream(preset.name), intent)
+        opened = await stack.wait_for(PositionOpened)
+        fills = await stack.events(OrderFillReceived)
+        assert fills and all(f.trade_id.startswith("p") for f in fills)
+        assert all(f.price <= Decimal(repr(intent.slippage_limit_price)) for f in fills)
+        assert sum(f.qty for f in fills) == intent.qty
+        assert opened.qty == intent.qty - sum(f.fee for f in fills)  # the buyer's fee in base
+        # Nothing reached the exchange: our account there is untouched.
+        assert await account(stack) == {"USDT": OPENING_USDT}
+        ours = client(stack.sim, OURS)
+        try:
+            assert await ours.fetch_orders("BTC/USDT") == []
+        finally:
+            await ours.close()
+        await stack.stop("router")
+        await stack.stop("paper")
+        again = paper_broker(stack)
+        await again.market_rules(["BTCUSDT"])
+        await again.recover()
+        assert again.balances == paper.balances
+        await again.close()
+        await paper.close()
