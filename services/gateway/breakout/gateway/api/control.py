@@ -1,0 +1,133 @@
+"""`POST /api/ctl/*`: operator commands, recorded as `ctl.*` events (bearer token required).
+
+The gateway decides nothing: it appends the command to its `ctl-<kind>` stream and the risk
+and execution services act on it. An `Idempotency-Key` header makes a retried request a no-op
+(the event id derives from it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+import msgspec
+from fastapi import APIRouter, Depends, Header, Path
+from pydantic import BaseModel, Field
+
+from breakout.common.events import Event, NewEvent
+from breakout.common.events.ctl_ops import (
+    KillRequested,
+    KillResetRequested,
+    PauseRequested,
+    PositionCloseRequested,
+    ctl_stream,
+)
+from breakout.common.ids import external_event_id
+from breakout.gateway import metrics
+from breakout.gateway.api.common import Gateway, GatewayDep, MsgspecResponse, ok, require_token
+
+router = APIRouter(tags=["control"], dependencies=[Depends(require_token)])
+
+PRODUCER = "gateway"
+Operator = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@\-]+$")]
+# JSONB cannot hold NUL, and control characters have no business in an audit trail.
+Reason = Annotated[
+    str, Field(min_length=1, max_length=500, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+$")
+]
+IdempotencyKey = Annotated[
+    str | None, Header(alias="Idempotency-Key", min_length=8, max_length=128)
+]
+
+
+class KillBody(BaseModel):
+    """Trip the kill switch."""
+
+    level: Literal["entries", "flatten"]
+    reason: Reason
+    requested_by: Operator = "operator"
+
+
+class ResetBody(BaseModel):
+    """Reset the kill switch."""
+
+    reason: Reason
+    requested_by: Operator = "operator"
+
+
+class CloseBody(BaseModel):
+    """Close one position at market."""
+
+    reason: Reason
+    requested_by: Operator = "operator"
+
+
+class PauseBody(BaseModel):
+    """Pause (or resume) new signals of one preset, or of all when `preset` is null."""
+
+    paused: bool = True
+    preset: Annotated[str, Field(pattern=r"^[A-Za-z0-9_\-]{1,64}$")] | None = None
+    reason: Reason
+    requested_by: Operator = "operator"
+
+
+class Accepted(msgspec.Struct, kw_only=True):
+    """The command was recorded; services act on it from the log."""
+
+    event_id: uuid.UUID
+    stream: str
+    type: str
+    stream_version: int
+
+
+async def _record(gw: Gateway, kind: str, command: Event, key: str | None) -> MsgspecResponse:
+    # A command is an outside input to the system, like a market-data tick: its time is the
+    # gateway's clock and its id is random unless the caller gave an idempotency key.
+    event_id = external_event_id(PRODUCER, kind, key) if key else uuid.uuid4()
+    stream = ctl_stream(kind)
+    new = NewEvent(event_id=event_id, data=command, occurred_at=gw.clock.now(), producer=PRODUCER)
+    version = await gw.store.append(stream, [new])
+    metrics.CTL_COMMANDS.labels(kind).inc()
+    body = Accepted(
+        event_id=event_id, stream=stream, type=command.type_tag(), stream_version=version
+    )
+    return MsgspecResponse(body, status_code=202)
+
+
+ACCEPTED: dict[int | str, dict[str, Any]] = {202: ok(Accepted, "Recorded")[200]}
+
+
+@router.post("/api/ctl/kill", status_code=202, responses=ACCEPTED)
+async def kill(gw: GatewayDep, body: KillBody, key: IdempotencyKey = None) -> MsgspecResponse:
+    """Trip the kill switch: `entries` stops new entries, `flatten` also closes everything."""
+    command = KillRequested(level=body.level, requested_by=body.requested_by, reason=body.reason)
+    return await _record(gw, "kill", command, key)
+
+
+@router.post("/api/ctl/reset", status_code=202, responses=ACCEPTED)
+async def reset(gw: GatewayDep, body: ResetBody, key: IdempotencyKey = None) -> MsgspecResponse:
+    """Reset a tripped kill switch."""
+    command = KillResetRequested(requested_by=body.requested_by, reason=body.reason)
+    return await _record(gw, "kill_reset", command, key)
+
+
+@router.post("/api/ctl/close/{position}", status_code=202, responses=ACCEPTED)
+async def close_position(
+    gw: GatewayDep,
+    position: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:\-]{1,128}$")],
+    body: CloseBody,
+    key: IdempotencyKey = None,
+) -> MsgspecResponse:
+    """Close one position at market."""
+    command = PositionCloseRequested(
+        position_id=position, requested_by=body.requested_by, reason=body.reason
+    )
+    return await _record(gw, "close_position", command, key)
+
+
+@router.post("/api/ctl/pause", status_code=202, responses=ACCEPTED)
+async def pause(gw: GatewayDep, body: PauseBody, key: IdempotencyKey = None) -> MsgspecResponse:
+    """Pause or resume new signals."""
+    command = PauseRequested(
+        paused=body.paused, preset=body.preset, requested_by=body.requested_by, reason=body.reason
+    )
+    return await _record(gw, "pause", command, key)
