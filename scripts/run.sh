@@ -1,18 +1,10 @@
 #!/usr/bin/env bash
-# `make run`, inside `breakout dev run` (DATABASE_URL and NATS_URL point at a live stack):
-# migrate the store, then run the relay and a tail of the store side by side until Ctrl-C.
+# `make run`: the whole system on this machine until Ctrl-C (see `breakout run --help`).
+# PRESET and EXCHANGE (sim | binance) come from the environment; empty ones take the defaults.
+# Extra arguments go to `breakout run` (e.g. --only exchange_sim,relay,ingest --no-summary).
 set -euo pipefail
 
-breakout db migrate
-
-pids=()
-breakout relay &
-pids+=($!)
-breakout store tail &
-pids+=($!)
-
-# Background jobs of a script ignore Ctrl-C, so this script stops them: on Ctrl-C/SIGTERM,
-# or as soon as either ends (a relay that dies must not leave a tail that looks healthy).
-trap 'kill -TERM "${pids[@]}" 2>/dev/null || true; wait || true' EXIT
-trap 'exit 130' INT TERM
-wait -n
+[[ -n "${PRESET:-}" ]] || unset PRESET
+[[ -n "${EXCHANGE:-}" ]] || unset EXCHANGE
+# exec: the supervisor is this process, so Ctrl-C and SIGTERM reach it directly.
+exec breakout run "$@"

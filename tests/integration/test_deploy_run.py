@@ -1,0 +1,288 @@
+"""`make run` end to end: the system comes up, market data reaches the store and the bus, and
+Ctrl-C or SIGTERM leaves no process behind.
+
+Each run has its own database, bus prefix, work directory and ports (the gateway's too), so it
+does not clash with the test session or with a `make run` of the developer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import nats
+import pytest
+
+from breakout.common.bus.nats import NatsBus, stream_name
+from breakout.common.config import InfraSettings
+from breakout.common.devstack.probe import with_database
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+GROUPS = "majors=BTCUSDT,ETHUSDT;alts=SOLUSDT,XRPUSDT"
+BUILT = ("exchange-sim", "relay", "ingest-majors", "ingest-alts", "features", "regime")
+# Deadlines for things to happen on a loaded 2-core machine; they fail a test only when the
+# system never gets there, they measure nothing.
+START_DEADLINE_S = 240.0
+FLOW_DEADLINE_S = 120.0
+STOP_DEADLINE_S = 120.0
+
+
+@dataclass
+class RunningSystem:
+    """A `make run` in the background, with what identifies it."""
+
+    process: subprocess.Popen[bytes]
+    output: Path
+    dsn: str
+    prefix: str
+
+    def text(self) -> str:
+        """Everything it printed so far."""
+        return self.output.read_text(errors="replace")
+
+    def ours(self) -> set[int]:
+        """Pids of live processes that carry this run's bus prefix in their environment."""
+        return _pids_with_env(f"BREAKOUT_BUS_PREFIX={self.prefix}")
+
+
+def _pids_with_env(marker: str) -> set[int]:
+    needle = marker.encode() + b"\0"
+    pids = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue  # exited while we looked
+        if needle in environ and state != "Z":
+            pids.add(int(entry.name))
+    return pids
+
+
+async def _eventually(what: str, check: Callable[[], bool], deadline_s: float, log: Path) -> None:
+    deadline = time.monotonic() + deadline_s
+    while not check():
+        if time.monotonic() > deadline:
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-60:])
+            pytest.fail(f"{what} did not happen; output of make run:\n{tail}")
+        await asyncio.sleep(1.0)
+
+
+def _start(infra: InfraSettings, tmp_path: Path, run_args: str) -> RunningSystem:
+    prefix = f"trun{uuid.uuid4().hex[:8]}"
+    dsn = with_database(infra.database_url, f"bk_run_{uuid.uuid4().hex[:10]}")
+    env = {
+        **os.environ,
+        "DATABASE_URL": dsn,  # `make run` creates this database on first contact
+        "NATS_URL": infra.nats_url,
+        "BREAKOUT_BUS_PREFIX": prefix,
+        "GATEWAY_PORT": "0",
+        "INGEST_GROUPS": GROUPS,
+    }
+    output = tmp_path / "make-run.out"
+    argv = ["make", "--no-print-directory", "run", f"RUN_WORKDIR={tmp_path / 'stack'}"]
+    argv.append(f"RUN_ARGS={run_args}")
+    with output.open("wb") as out:
+        # Its own session, like a terminal's foreground job: a Ctrl-C goes to its whole group.
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    return RunningSystem(process, output, dsn, prefix)
+
+
+async def _cleanup(system: RunningSystem, infra: InfraSettings) -> None:
+    if system.process.poll() is None:
+        os.killpg(system.process.pid, signal.SIGKILL)
+        system.process.wait()
+    for pid in system.ours():  # only after a failure: the tests assert there are none
+        os.kill(pid, signal.SIGKILL)
+    bus = await NatsBus.connect(infra.nats_url, prefix=system.prefix)
+    try:
+        await bus.delete_stream()
+    finally:
+        await bus.close()
+    admin = await asyncpg.connect(with_database(infra.database_url, "postgres"))
+    try:
+        name = system.dsn.rsplit("/", 1)[1]
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def full_system(infra: InfraSettings, tmp_path: Path) -> AsyncIterator[RunningSystem]:
+    """`make run` with every service."""
+    system = _start(infra, tmp_path, "")
+    try:
+        yield system
+    finally:
+        await _cleanup(system, infra)
+
+
+@pytest.fixture
+async def market_data_only(infra: InfraSettings, tmp_path: Path) -> AsyncIterator[RunningSystem]:
+    """`make run` with the simulator, the relay and ingest only, and no summary."""
+    system = _start(infra, tmp_path, "--only exchange-sim,relay,ingest --no-summary")
+    try:
+        yield system
+    finally:
+        await _cleanup(system, infra)
+
+
+def _ready(text: str, service: str) -> bool:
+    return re.search(rf"\b{re.escape(service)}\s+ready\b", text) is not None
+
+
+async def _symbols_traded(dsn: str) -> set[str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT DISTINCT data->>'symbol' AS symbol FROM events WHERE type = 'md.trade.v1'"
+        )
+        return {row["symbol"] for row in rows}
+    finally:
+        await conn.close()
+
+
+async def _published(infra: InfraSettings, prefix: str) -> int:
+    nc = await nats.connect(infra.nats_url)
+    try:
+        info = await nc.jetstream().stream_info(stream_name(prefix))
+        return int(info.state.messages)
+    finally:
+        await nc.close()
+
+
+async def _count(dsn: str, type_pattern: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(
+            await conn.fetchval("SELECT count(*) FROM events WHERE type LIKE $1", type_pattern)
+        )
+    finally:
+        await conn.close()
+
+
+async def _wait_for(count: Callable[[], Awaitable[int]], what: str, system: RunningSystem) -> None:
+    deadline = time.monotonic() + FLOW_DEADLINE_S
+    while await count() == 0:
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what}:\n{system.text()[-4000:]}")
+        await asyncio.sleep(1.0)
+
+
+async def _wait_for_trades(system: RunningSystem, symbols: set[str]) -> None:
+    deadline = time.monotonic() + FLOW_DEADLINE_S
+    while not symbols <= await _symbols_traded(system.dsn):
+        if time.monotonic() > deadline:
+            pytest.fail(f"no md.trade for {symbols} in the store:\n{system.text()[-4000:]}")
+        await asyncio.sleep(1.0)
+
+
+# What a newcomer must see on the dashboard's API within minutes: a scan, a signal, a paper
+# fill. Checked once every service's console script is installed; adjust the paths to the
+# gateway's API as it lands.
+TRADING_ENDPOINTS = ("/api/scan/{preset}", "/api/signals", "/api/orders")
+TRADING_DEADLINE_S = 300.0
+
+
+def _has_items(body: object) -> bool:
+    if isinstance(body, list):
+        return bool(body)
+    return isinstance(body, dict) and any(_has_items(v) for v in body.values())
+
+
+async def _assert_trading_visible(base_url: str, preset: str) -> None:
+    """A scan, a signal and a paper fill, each listed by the REST API before the deadline."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        assert (await client.get("/health")).status_code == 200
+        for template in TRADING_ENDPOINTS:
+            path = template.format(preset=preset)
+            deadline = time.monotonic() + TRADING_DEADLINE_S
+            while not _has_items((response := await client.get(path)).json()):
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{path} still lists nothing: {response.text[:500]}")
+                await asyncio.sleep(2.0)
+
+
+async def test_make_run_brings_the_system_up_and_ctrl_c_leaves_nothing(
+    full_system: RunningSystem, infra: InfraSettings
+) -> None:
+    system = full_system
+    await _eventually(
+        "every service started", lambda: "Ctrl-C stops everything." in system.text(),
+        START_DEADLINE_S, system.output,
+    )  # fmt: skip
+    for service in BUILT:
+        await _eventually(
+            f"{service} ready", lambda s=service: _ready(system.text(), s), START_DEADLINE_S,
+            system.output,
+        )  # fmt: skip
+    # Both symbol groups' ingest processes record trades, and the relay puts them on the bus.
+    await _wait_for_trades(system, {"BTCUSDT", "XRPUSDT"})
+    await _wait_for(lambda: _published(infra, system.prefix), "messages on the bus", system)
+    # Features consumed them from the bus and recorded its own events: the whole loop runs.
+    await _wait_for(lambda: _count(system.dsn, "feat.%"), "feat.* events in the store", system)
+    await _eventually(
+        "a summary of the store", lambda: "since start" in system.text(), FLOW_DEADLINE_S,
+        system.output,
+    )  # fmt: skip
+    # The demo's promise (a scan, a signal and a paper fill within minutes of `make run`) is not
+    # met yet on the default preset and simulated market (issue 10 stays open): the check runs
+    # when asked for, so it can be worked on without holding every CI run for 15 minutes.
+    if os.environ.get("BREAKOUT_DEMO_CHECK") == "1":
+        url = re.search(r"dashboard: (http://\S+)/ui", system.text())
+        assert url is not None
+        await _assert_trading_visible(url.group(1), "breakout_v1")
+
+    assert system.ours()  # the services run with this run's environment
+    os.killpg(system.process.pid, signal.SIGINT)  # what a terminal does on Ctrl-C
+    system.process.wait(timeout=STOP_DEADLINE_S)
+    assert "stopped: every service" in system.text()
+    assert system.ours() == set()
+
+
+async def test_sigterm_to_the_supervisor_stops_every_service(
+    market_data_only: RunningSystem,
+) -> None:
+    system = market_data_only
+    await _eventually(
+        "the services started", lambda: "Ctrl-C stops everything." in system.text(),
+        START_DEADLINE_S, system.output,
+    )  # fmt: skip
+    text = system.text()
+    assert all(_ready(text, s) for s in ("exchange-sim", "relay", "ingest-majors")), text
+    assert not re.search(r"\bfeatures\s+(started|ready)", text)
+    await _wait_for_trades(system, {"SOLUSDT"})
+    supervisors = [pid for pid in system.ours() if _is_supervisor(pid)]
+    assert len(supervisors) == 1, [_cmdline(p) for p in system.ours()]
+    os.kill(supervisors[0], signal.SIGTERM)  # what Docker, systemd or a CI runner sends
+    system.process.wait(timeout=STOP_DEADLINE_S)
+    assert "stopped: every service" in system.text()
+    assert system.ours() == set()
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _is_supervisor(pid: int) -> bool:
+    argv = _cmdline(pid).split(b"\0")
+    return any(a.endswith(b"/breakout") or a == b"breakout" for a in argv[:2]) and b"run" in argv
