@@ -1,0 +1,1 @@
+"""Backtests, replays and audits: the live cores over recorded or file market data."""
