@@ -33,7 +33,13 @@ def run(core: FeaturesCore, events: list[Event], start: int = 1) -> list[Emit]:
 def test_is_a_snapshotting_core() -> None:
     core = FeaturesCore()
     assert isinstance(core, Core) and isinstance(core, SnapshottingCore)
-    assert core.subjects == ("md.trade.*.*", "md.book.*.*", "md.candle.*.*.*")
+    assert core.subjects == (
+        "md.trade.*.*",
+        "md.book.*.*",
+        "md.candle.*.*.*",
+        "md.gap.*.*",
+        "md.resynced.*.*",
+    )
 
 
 def test_cadence_of_periodic_outputs() -> None:

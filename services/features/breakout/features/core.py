@@ -21,6 +21,8 @@ from breakout.common.events import (
     BookSnapshot,
     Candle,
     Event,
+    MarketDataGap,
+    MarketDataResynced,
     MarketTrade,
     RecordedEvent,
     feat_stream,
@@ -49,7 +51,9 @@ def config_digest(config: FeaturesConfig) -> str:
 class FeaturesCore:
     """Routes market data to per-symbol features and emits what they decide."""
 
-    store_filter: EventFilter | None = EventFilter(categories=("md.trade", "md.book", "md.candle"))
+    store_filter: EventFilter | None = EventFilter(
+        categories=("md.trade", "md.book", "md.candle", "md.gap", "md.resynced")
+    )
 
     def __init__(self, config: FeaturesConfig | None = None) -> None:
         self.config = config or FeaturesConfig()
@@ -59,10 +63,17 @@ class FeaturesCore:
 
     def _subjects(self) -> tuple[str, ...]:
         if not self.config.symbols:
-            return ("md.trade.*.*", "md.book.*.*", "md.candle.*.*.*")
+            return (
+                "md.trade.*.*",
+                "md.book.*.*",
+                "md.candle.*.*.*",
+                "md.gap.*.*",
+                "md.resynced.*.*",
+            )
         subjects = []
         for symbol in self.config.symbols:
             subjects += [f"md.trade.*.{symbol}", f"md.book.*.{symbol}", f"md.candle.*.*.{symbol}"]
+            subjects += [f"md.gap.*.{symbol}", f"md.resynced.*.{symbol}"]
         if self.reference_symbol not in self.config.symbols:
             subjects.append(f"md.candle.*.*.{self.reference_symbol}")
         return tuple(subjects)
@@ -81,6 +92,12 @@ class FeaturesCore:
                 outputs = self._features(data.exchange, data.symbol).on_book(data)
             case Candle():
                 outputs = self._on_candle(data)
+            case MarketDataGap() if self.owns(data.symbol):
+                outputs = self._features(data.exchange, data.symbol).on_gap(data)
+            case MarketDataResynced() if self.owns(data.symbol):
+                outputs = self._features(data.exchange, data.symbol).on_resynced(data)
+            case MarketDataGap() | MarketDataResynced():
+                outputs = []
             case _:
                 raise TypeError(f"features core cannot handle {event.type}")
         return [self._emit(kind, e, data.exchange, data.symbol) for kind, e in outputs]

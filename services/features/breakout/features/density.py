@@ -260,6 +260,18 @@ class DensityDetector:
             lifetime_ms=ts_ms - wall.detected_ts_ms,
         )
 
+    def forget_walls(self, ts_ms: int) -> list[Event]:
+        """The book feed lost continuity: every wall leaves our view (`out_of_view`).
+
+        What the walls did while the feed was down is unknown, so none may be read as eaten or
+        pulled; the book rebuilt from the next snapshot detects the walls that are still there.
+        """
+        events: list[Event] = [
+            self._removed(ts_ms, wall, "out_of_view") for wall in self.walls.values()
+        ]
+        self.walls = {}
+        return events
+
     # -- snapshots ------------------------------------------------------------------------
 
     def save(self) -> DensityState:

@@ -16,7 +16,15 @@ from collections.abc import Mapping
 
 import msgspec
 
-from breakout.common.events import BookSnapshot, Candle, Event, MarketTrade, TradeActivity
+from breakout.common.events import (
+    BookSnapshot,
+    Candle,
+    Event,
+    MarketDataGap,
+    MarketDataResynced,
+    MarketTrade,
+    TradeActivity,
+)
 from breakout.common.events.md import TIMEFRAME_MS
 from breakout.features.activity import ActivityState, ActivityTracker
 from breakout.features.book import TickSize, book_metrics, validate_book
@@ -41,6 +49,8 @@ class Timers(msgspec.Struct, kw_only=True):
     activity_ms: int = 0
     book_ms: int = 0
     quiet_reported: bool = False
+    # The trades feed lost continuity (md.gap) and is not resynced yet: 0 when it is whole.
+    trades_gap_since_ms: int = 0
 
 
 class SymbolState(msgspec.Struct, kw_only=True):
@@ -99,6 +109,22 @@ class SymbolFeatures:
                 outputs.append(("book", metrics))
                 self.timers.book_ms = _next_boundary(ts_ms, interval_ms)
         return outputs
+
+    def on_gap(self, gap: MarketDataGap) -> list[Output]:
+        """A feed lost continuity: stop reading activity from a tape with a hole in it, and
+        let every wall go, since the book is unknown until it is rebuilt."""
+        ts_ms = gap.detected_ts_ms
+        if gap.feed == "trades" and not self.timers.trades_gap_since_ms:
+            self.timers.trades_gap_since_ms = max(ts_ms, 1)
+        if gap.feed == "book":
+            return [("density", e) for e in self.density.forget_walls(ts_ms)]
+        return []
+
+    def on_resynced(self, resynced: MarketDataResynced) -> list[Output]:
+        """A feed is whole again (trades backfilled): activity is read from it again."""
+        if resynced.feed == "trades":
+            self.timers.trades_gap_since_ms = 0
+        return []
 
     def on_candle(
         self, candle: Candle, reference: CandleSeries | None, *, record: bool = True
@@ -163,9 +189,10 @@ class SymbolFeatures:
         tpm = self.trades.window(config.tpm_window_s).trades * 60.0 / config.tpm_window_s
         tps = self.trades.window(config.tps_window_s).trades / config.tps_window_s
         abs_delta = self.trades.window(config.delta_window_s).abs_volume_delta
-        outputs: list[Output] = [
-            ("activity", e) for e in self.activity.sample(at_ms, tpm, tps, abs_delta)
-        ]
+        outputs: list[Output] = []
+        # A tape with a hole in it reads as silence: neither a drop nor baseline history.
+        if not self.timers.trades_gap_since_ms:
+            outputs += [("activity", e) for e in self.activity.sample(at_ms, tpm, tps, abs_delta)]
         if at_ms >= self.timers.activity_ms:
             self.timers.activity_ms = at_ms + self.config.emit.activity_interval_s * 1000
             quiet = self.trades.windows[-1].trades == 0
@@ -186,6 +213,7 @@ class SymbolFeatures:
             activity_index=reading.activity_index if reading else None,
             drop_frac=reading.drop_frac if reading else None,
             baseline_tpm=reading.baseline_tpm if reading else None,
+            data_gap=bool(self.timers.trades_gap_since_ms),
         )
 
     # -- snapshots ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import ccxt
 import structlog
 
 from breakout.ingest.backoff import Backoff
-from breakout.ingest.ccxt_adapter import is_crossed, to_book
+from breakout.ingest.ccxt_adapter import MalformedPayload, is_crossed, to_book
 from breakout.ingest.context import LATENCY, IngestContext
 
 log = structlog.get_logger(__name__)
@@ -47,11 +47,15 @@ class BookFeed:
                 await asyncio.sleep(backoff.next_delay_s())
                 continue
             backoff.reset()
-            if is_crossed(book):
-                self._gap("crossed book")
+            try:
+                if is_crossed(book):
+                    self._gap("crossed book")
+                    await self._drop_book()
+                    continue
+                self._on_book(book)
+            except MalformedPayload as refused:
+                self._gap(str(refused))
                 await self._drop_book()
-                continue
-            self._on_book(book)
 
     def _on_book(self, book: Any) -> None:
         now = self.ctx.now_ms()

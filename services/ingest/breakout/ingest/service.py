@@ -12,7 +12,7 @@ import structlog
 from breakout.common.events import SubscriptionRequested, md_stream
 from breakout.common.events.md import Timeframe
 from breakout.common.store.port import EventFilter, EventStore, follow
-from breakout.ingest.ccxt_adapter import to_ticker
+from breakout.ingest.ccxt_adapter import MalformedPayload, to_ticker
 from breakout.ingest.context import IngestContext
 from breakout.ingest.groups import owner_of
 from breakout.ingest.ratelimit import Priority, RateLimited
@@ -192,7 +192,11 @@ class IngestService:
             market = self.ctx.client.markets.get(symbol)
             if market is None or market.get("type", "spot") != "spot":
                 continue
-            ticker = to_ticker(self.ctx.config.venue, market["id"], raw, received)
+            try:
+                ticker = to_ticker(self.ctx.config.venue, market["id"], raw, received)
+            except MalformedPayload as refused:
+                self.ctx.record_gap(market["id"], "tickers", str(refused), None)
+                continue
             self.ctx.record("ticker", market["id"], [((ticker.exchange_ts_ms,), ticker)])
 
     async def _watchdog(self) -> None:

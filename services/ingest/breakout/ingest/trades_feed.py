@@ -17,7 +17,7 @@ from breakout.common.events import Candle, MarketTrade
 from breakout.common.events.md import TIMEFRAME_MS, Timeframe
 from breakout.ingest.backoff import Backoff
 from breakout.ingest.candles import CandleBuilder, Closed
-from breakout.ingest.ccxt_adapter import to_candle, to_trade
+from breakout.ingest.ccxt_adapter import MalformedPayload, to_candle, to_trade
 from breakout.ingest.context import LATENCY, IngestContext
 from breakout.ingest.ratelimit import Priority
 from breakout.ingest.sequencing import TradeHole, TradeSequencer
@@ -62,9 +62,7 @@ class TradesFeed:
             await self._take(batch)
 
     async def _take(self, raw: list[dict[str, Any]]) -> None:
-        received = self.ctx.now_ms()
-        venue = self.ctx.config.venue
-        pending = [to_trade(venue, self.market_id, t, received) for t in raw]
+        pending = self._parse(raw)
         while pending:
             accepted = self.sequencer.accept(pending)
             if accepted.hole is not None:
@@ -79,6 +77,18 @@ class TradesFeed:
             pending = self.sequencer.pending_after(pending)
             if not accepted.trades and accepted.hole is None:
                 break
+
+    def _parse(self, raw: list[dict[str, Any]]) -> list[MarketTrade]:
+        # A trade ccxt could not give us whole is left out and said so: its id becomes a hole
+        # in the sequence, which is backfilled from REST like any other missing id.
+        received, venue = self.ctx.now_ms(), self.ctx.config.venue
+        trades = []
+        for item in raw:
+            try:
+                trades.append(to_trade(venue, self.market_id, item, received))
+            except MalformedPayload as refused:
+                self._gap(str(refused))
+        return trades
 
     def _record(self, trades: list[MarketTrade]) -> None:
         if not trades:
@@ -96,8 +106,7 @@ class TradesFeed:
         limit = self.ctx.config.max_backfill_trades
         while hole.last_id < 0 or cursor <= hole.last_id:
             page = await self._fetch_page(cursor)
-            received = self.ctx.now_ms()
-            trades = [to_trade(self.ctx.config.venue, self.market_id, t, received) for t in page]
+            trades = self._parse(page)
             accepted = self.sequencer.accept(trades)
             self._record(accepted.trades)
             recovered += len(accepted.trades)
@@ -159,8 +168,13 @@ async def fetch_klines(
         lambda: ctx.client.fetch_ohlcv(symbol, tf, since=since_ms, limit=limit),
     )
     now = ctx.exchange_now_ms()
-    return [
-        to_candle(ctx.config.venue, market_id, tf, row)
-        for row in rows
-        if int(row[0]) + TIMEFRAME_MS[tf] <= now
-    ]
+    candles = []
+    for row in rows:
+        try:
+            candle = to_candle(ctx.config.venue, market_id, tf, row)
+        except MalformedPayload as refused:
+            ctx.record_gap(market_id, "candles", str(refused), None)
+            continue
+        if candle.open_ts_ms + TIMEFRAME_MS[tf] <= now:
+            candles.append(candle)
+    return candles

@@ -18,6 +18,9 @@ from breakout.common.events.regime import FeedSource, MacroObserved, macro_strea
 from breakout.common.ids import external_event_id
 from breakout.regime.http_common import FeedError, Observation, decode, get, raise_for_status
 
+# A source's clock may run ahead of ours by a little, never by this much.
+MAX_CLOCK_AHEAD_MS = 300_000
+
 
 class _Global(msgspec.Struct, frozen=True):
     market_cap_percentage: dict[str, float]
@@ -71,6 +74,9 @@ class CoinGeckoFeed:
         if btc is None or not 0.0 < btc < 100.0:
             raise FeedError("malformed", f"global: market_cap_percentage.btc is {btc!r}")
         source_ms = answer.data.updated_at * 1000
+        if not 0 < source_ms <= now_ms + MAX_CLOCK_AHEAD_MS:
+            # Not a time this answer can have been made at (or a clock far ahead of ours).
+            raise FeedError("malformed", f"global: updated_at {answer.data.updated_at!r}")
         observed = MacroObserved(
             series="BTCD",
             value=btc,

@@ -8,6 +8,7 @@ candles already recorded. Datetimes are requested in UTC (`timezone=UTC`).
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
 import httpx
@@ -103,6 +104,9 @@ class TwelveDataFeed:
             close = float(value.close)
         except ValueError as exc:
             raise FeedError("malformed", f"time_series value {value!r}: {exc}") from exc
+        if not (math.isfinite(close) and close > 0):
+            # An index level is a positive number; "nan" parses as a float but is not one.
+            raise FeedError("malformed", f"time_series close {value.close!r} is not a level")
         open_ms = int(opened.timestamp() * 1000)
         close_ms = open_ms + INTERVAL_MS[self.interval]
         if close_ms > now_ms:
