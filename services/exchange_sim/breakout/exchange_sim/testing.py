@@ -12,7 +12,7 @@ fixed seed, so two runs see the same market modulo timing.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -27,6 +27,7 @@ from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.macro_http import setup_macro_routes
 from breakout.exchange_sim.macro_world import MacroWorld
 from breakout.exchange_sim.market import MarketConfig
+from breakout.exchange_sim.scenario import Phase, script_markets
 from breakout.exchange_sim.server import serve
 from breakout.exchange_sim.state import wall_clock_ms
 
@@ -76,6 +77,8 @@ async def running_sim(
     run_clock: bool = True,
     configure: Callable[[web.Application], None] | None = None,
     weight_limit: int | None = None,
+    start_ms: int | None = None,
+    scripts: Mapping[str, Sequence[Phase]] | None = None,
 ) -> AsyncIterator[RunningSim]:
     """Serve a simulated exchange on a free 127.0.0.1 port for the duration of the block.
 
@@ -85,6 +88,8 @@ async def running_sim(
     move (advance `sim.exchange` by hand for a quiet, race-free exchange). `configure` mounts
     more routes on the same server (e.g. the macro and news feeds). `weight_limit` (e.g.
     6000, Binance's) refuses REST calls past that request weight per minute with 429.
+    `start_ms` sets the simulated time at the start (default: now); `scripts` makes symbols
+    follow scripted phases (`scenario.py`: a compression, then a breakout or a fake-out).
     """
     if exchange is None:
         accounts = Accounts(
@@ -96,12 +101,14 @@ async def running_sim(
         )
         exchange = SimExchange.simulated(
             list(symbols),
-            start_ms=wall_clock_ms(),
+            start_ms=wall_clock_ms() if start_ms is None else start_ms,
             config=MarketConfig(
                 seed=seed, trade_rate_multiplier=trade_rate_multiplier, history_days=history_days
             ),
             accounts=accounts,
         )
+    if scripts:
+        script_markets(exchange.feeds, scripts)
     runner, port = await serve(
         exchange,
         "127.0.0.1",
