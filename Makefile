@@ -12,15 +12,22 @@ UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 RUN := $(UV) run --frozen
 STAMP := .venv/.installed
 PYTEST_ARGS ?=
+# `make run PRESET=smallcap_top_gainers EXCHANGE=binance`; empty means the default of `breakout run`.
+PRESET ?=
+EXCHANGE ?=
+RUN_WORKDIR ?= .dev/stack
+RUN_ARGS ?=
 
-.PHONY: help install lint test bench run
+.PHONY: help install lint test bench run fuzz
 
 help:
 	@echo "make install  install uv (if missing) and the locked environment in .venv"
-	@echo "make run      start NATS + Postgres if needed, migrate, run the relay and tail the store"
+	@echo "make run      the whole system: NATS + Postgres if needed, exchange_sim, every service,"
+	@echo "              a summary in the terminal; PRESET=... EXCHANGE=sim|binance"
 	@echo "make test     run the tests against their own (or the configured) NATS + Postgres"
-	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make lint     ruff check, ruff format --check, mypy, yamllint, hadolint, compose schema"
 	@echo "make bench    run the benchmarks (python -m bench), writes bench/results.json"
+	@echo "make fuzz     the fuzz targets at length (FUZZ_EXAMPLES, default 20000 each)"
 
 install: $(STAMP)
 
@@ -35,6 +42,9 @@ $(STAMP): uv.lock pyproject.toml libs/common/pyproject.toml $(wildcard services/
 
 lint: install
 	$(RUN) ruff check .
+	$(RUN) yamllint --strict -c deploy/.yamllint.yaml deploy
+	$(RUN) hadolint deploy/Dockerfile
+	$(RUN) check-jsonschema --builtin-schema vendor.compose-spec deploy/docker-compose.yml
 	$(RUN) ruff format --check .
 	$(RUN) mypy
 
@@ -45,4 +55,8 @@ bench: install
 	$(RUN) breakout dev run --workdir .dev/bench-stack -- python -m bench
 
 run: install
-	$(RUN) breakout dev run --workdir .dev/stack -- bash scripts/run.sh
+	PRESET="$(PRESET)" EXCHANGE="$(EXCHANGE)" $(RUN) bash scripts/run.sh --workdir $(RUN_WORKDIR) $(RUN_ARGS)
+
+# `make test` runs the same targets with 300 examples each, derandomized (reproducible in CI).
+fuzz: install
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20000} FUZZ_RANDOM=1 $(RUN) pytest -q tests/fuzz

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench import features_bench, ingest_bench, relay_bench, store_bench
+from bench import features_bench, ingest_bench, relay_bench, signals_bench, store_bench
 from breakout.common.bus.nats import NatsBus
 from breakout.common.config import InfraSettings
 from breakout.common.store.migrate import migrate
@@ -39,6 +39,7 @@ async def main() -> dict[str, object]:
     dsn = infra.database_url.rpartition("/")[0] + f"/{database}"
     prefix = f"bench{run}"
     figures: dict[str, object] = features_bench.run()
+    figures.update(signals_bench.run())
     try:
         await migrate(dsn)
         store = await PostgresEventStore.connect(dsn)
