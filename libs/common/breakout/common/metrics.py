@@ -25,3 +25,6 @@ LAG_EVENTS = Gauge(
 )
 RELAYED = Counter("breakout_relay_published_total", "Events the relay published", ["relay"])
 RELAY_LAG = Gauge("breakout_relay_lag_events", "Store head minus the relay cursor", ["relay"])
+RELAY_BUS_FAILURES = Counter(
+    "breakout_relay_bus_failures_total", "Bus failures the relay recovered from", ["relay"]
+)

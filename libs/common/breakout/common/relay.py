@@ -9,6 +9,10 @@ and a relay that lost its leadership without knowing it is refused by the stream
 Where to resume is read from the bus (the position header of the last relayed message), so a
 relay killed between publishing and saving its cursor publishes nothing twice; the cursor saved
 in the store is the fallback when the bus has lost its messages.
+
+A bus failure (NATS restarting, an ack that never came) is not fatal: the relay lets go of its
+leadership, backs off, and resynchronises from the bus's tail, because only the stream knows which
+of the messages in flight it stored.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from breakout.common import metrics
 from breakout.common.bus.port import (
     POSITION,
     Bus,
+    BusError,
     OutgoingMessage,
     WrongLastSequence,
 )
@@ -50,6 +55,8 @@ class Relay:
         batch_size: int = 1000,
         idle_wait_s: float = 0.5,
         resync_scan_limit: int = 10_000,
+        retry_wait_s: float = 0.2,
+        retry_wait_max_s: float = 5.0,
     ) -> None:
         self.store = store
         self.bus = bus
@@ -58,6 +65,9 @@ class Relay:
         self.batch_size = batch_size
         self.idle_wait_s = idle_wait_s
         self.resync_scan_limit = resync_scan_limit
+        self.retry_wait_s = retry_wait_s
+        self.retry_wait_max_s = retry_wait_max_s
+        self.bus_failures = 0
         self.cursor = 0
         self._saved = 0
         self._stopping = asyncio.Event()
@@ -74,20 +84,45 @@ class Relay:
 
     async def run(self) -> None:
         """Lead when elected, publish until stopped; resynchronise on a fenced publish."""
-        await self.bus.ensure_stream()
+        await self._until_stream()
+        consecutive = 0
         while not self._stopping.is_set():
             if not await self._elected():
                 break
             self._leading = True
+            started_at = self.cursor
             try:
                 await self._lead()
             except WrongLastSequence as exc:
                 # Someone else wrote to the stream (another leader, or a stray publisher):
                 # find where the bus really is and carry on from there.
                 self._log.warning("publish fenced; resynchronising", error=str(exc))
+            except BusError as exc:
+                consecutive = consecutive + 1 if self.cursor == started_at else 1
+                self.bus_failures += 1
+                wait_s = min(self.retry_wait_max_s, self.retry_wait_s * 2 ** (consecutive - 1))
+                self._log.warning("bus failed; resynchronising", error=str(exc), wait_s=wait_s)
+                metrics.RELAY_BUS_FAILURES.labels(self.name).inc()
+                await self._pause(wait_s)
             finally:
                 self._leading = False
                 await self.leader.release()
+
+    async def _until_stream(self) -> None:
+        # The bus may not be up yet when the relay starts: wait for it, as for an outage.
+        wait_s = self.retry_wait_s
+        while not self._stopping.is_set():
+            try:
+                await self.bus.ensure_stream()
+                return
+            except BusError as exc:
+                self._log.warning("bus unavailable", error=str(exc), wait_s=wait_s)
+                await self._pause(wait_s)
+                wait_s = min(self.retry_wait_max_s, wait_s * 2)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def _elected(self) -> bool:
         # A standby waits for the lock, but must still hear stop().

@@ -7,15 +7,17 @@
 Exactly once in effect: outputs and the checkpoint commit together, output ids are derived from
 (consumer, input event id, index), and a redelivered message at or below the checkpoint is only
 acked. On start the core's state is rebuilt (snapshot + replay up to the checkpoint, outputs
-discarded), then the consumer catches up from the store to its head, then follows the bus; if
-the bus's retention dropped messages this consumer had not seen, it catches up from the store
-again. Anything that cannot be decoded or handled is recorded on `dlq.<consumer>` with the reason.
+discarded), then the consumer catches up from the store to its head, then follows the bus. If the
+bus's retention dropped messages this consumer had not seen, or the bus is away (NATS restarting),
+it catches up from the store again. Anything that cannot be decoded or handled is recorded on
+`dlq.<consumer>` with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import time
 import traceback
 from collections.abc import Sequence
@@ -25,7 +27,7 @@ import structlog
 
 from breakout.common import metrics
 from breakout.common.bus.matching import matches_any
-from breakout.common.bus.port import Bus, BusMessage, ConsumerConfig
+from breakout.common.bus.port import Bus, BusError, BusMessage, ConsumerConfig, PullConsumer
 from breakout.common.clock import Clock, LiveClock
 from breakout.common.events import (
     MessageDeadLettered,
@@ -55,6 +57,7 @@ class RuntimeConfig(msgspec.Struct, frozen=True, kw_only=True):
     max_deliver: int = 10
     catch_up_batch: int = 1000
     snapshot_every: int = 10_000
+    retry_wait_max_s: float = 5.0
 
 
 class ProcessApplication:
@@ -93,7 +96,29 @@ class ProcessApplication:
         if self.bus is None:
             raise RuntimeError(f"{self.name}: run() needs a bus; use start() for store-only runs")
         await self.start()
-        consumer = await self.bus.pull_consumer(
+        consumer: PullConsumer | None = None
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                if consumer is None:
+                    consumer = await self._consumer()
+                    self._log.info("following bus", checkpoint=self.checkpoint)
+                await self._follow(consumer)
+                failures = 0
+            except BusError as exc:
+                # NATS restarting or unreachable: the store has everything, so keep up from it
+                # while the bus is away; what the bus delivers later is skipped as done.
+                failures += 1
+                wait_s = min(self.config.retry_wait_max_s, 0.2 * 2 ** (failures - 1))
+                self._log.warning("bus failed; catching up from the store", error=str(exc))
+                consumer = None
+                await self._pause(wait_s)
+                await self.catch_up()
+        self._log.info("stopped", checkpoint=self.checkpoint)
+
+    async def _consumer(self) -> PullConsumer:
+        assert self.bus is not None
+        return await self.bus.pull_consumer(
             ConsumerConfig(
                 durable=self.name,
                 filter_subjects=self.core.subjects,
@@ -101,18 +126,21 @@ class ProcessApplication:
                 max_deliver=self.config.max_deliver,
             )
         )
-        self._log.info("following bus", checkpoint=self.checkpoint)
-        while not self._stopping.is_set():
-            expected_next = await consumer.next_sequence()
-            messages = await consumer.fetch(self.config.fetch_batch, self.config.fetch_timeout_s)
-            await self._check_retention(expected_next)
-            for message in messages:
-                if self._stopping.is_set():
-                    # Not processed: let the bus hand it to whoever runs next, promptly.
-                    await message.nak()
-                    continue
-                await self.on_message(message)
-        self._log.info("stopped", checkpoint=self.checkpoint)
+
+    async def _follow(self, consumer: PullConsumer) -> None:
+        expected_next = await consumer.next_sequence()
+        messages = await consumer.fetch(self.config.fetch_batch, self.config.fetch_timeout_s)
+        await self._check_retention(expected_next)
+        for message in messages:
+            if self._stopping.is_set():
+                # Not processed: let the bus hand it to whoever runs next, promptly.
+                await message.nak()
+                continue
+            await self.on_message(message)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     def stop(self) -> None:
         """Finish the message in hand, then leave `run()`."""
