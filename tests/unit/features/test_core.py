@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
 
+from breakout.common.clock import SimulatedClock
 from breakout.common.events import (
     BookMetrics,
     DensityDetected,
     Event,
     IndicatorsUpdated,
     LevelsUpdated,
+    NewEvent,
     OrderFlowUpdated,
     RecordedEvent,
     TradeActivity,
 )
+from breakout.common.events.md import md_stream
+from breakout.common.runtime.application import ProcessApplication
 from breakout.common.runtime.core import Core, Emit, SnapshottingCore
+from breakout.common.store import InMemoryEventStore
+from breakout.common.store.port import EventFilter
 from breakout.features.config import FeaturesConfig
 from breakout.features.core import FeaturesCore
 from tests.unit.features.factories import T0_MS, book, candle, market, recorded, trade
@@ -158,3 +166,27 @@ def test_bad_market_data_raises_for_the_dead_letter_queue() -> None:
                 }
             )
         )
+
+
+async def test_catch_up_from_the_store_reads_candles_of_every_timeframe() -> None:
+    # Candle streams are `md.candle.<tf>-<venue>.<SYMBOL>`: the store filter must name each
+    # timeframe's category, or a restarted service rebuilds its bars without a single candle.
+    store = InMemoryEventStore(SimulatedClock())
+    for timeframe in ("1m", "5m"):
+        bars = [candle(i, 100, 101, 99, 100.5, timeframe=timeframe) for i in range(3)]
+        new = [
+            NewEvent(
+                event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"candle/{timeframe}/{i}"),
+                data=bar,
+                occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
+                producer="ingest",
+            )
+            for i, bar in enumerate(bars)
+        ]
+        await store.append(md_stream(f"candle.{timeframe}", "binance", "BTCUSDT"), new)
+    app = ProcessApplication("features", FeaturesCore(), store, None)
+    await app.start()
+    indicators = await store.read_all(
+        filter=EventFilter(types=(IndicatorsUpdated.type_tag(),)), limit=100
+    )
+    assert sorted(e.data.timeframe for e in indicators) == ["1m"] * 3 + ["5m"] * 3  # type: ignore[attr-defined]

@@ -27,6 +27,7 @@ from breakout.common.events import (
     RecordedEvent,
     feat_stream,
 )
+from breakout.common.events.md import TIMEFRAME_MS
 from breakout.common.runtime.core import Emit
 from breakout.common.store.port import EventFilter
 from breakout.features.config import FeaturesConfig
@@ -51,8 +52,15 @@ def config_digest(config: FeaturesConfig) -> str:
 class FeaturesCore:
     """Routes market data to per-symbol features and emits what they decide."""
 
+    # Candle streams are `md.candle.<tf>-<venue>.<SYMBOL>`: their category names the timeframe.
     store_filter: EventFilter | None = EventFilter(
-        categories=("md.trade", "md.book", "md.candle", "md.gap", "md.resynced")
+        categories=(
+            "md.trade",
+            "md.book",
+            *(f"md.candle.{timeframe}" for timeframe in TIMEFRAME_MS),
+            "md.gap",
+            "md.resynced",
+        )
     )
 
     def __init__(self, config: FeaturesConfig | None = None) -> None:

@@ -29,8 +29,23 @@ PENDING_BYTES = 256 * 1024 * 1024
 class NatsTap:
     """Subscribes to `patterns` (under the deployment prefix) and feeds `hub`."""
 
-    def __init__(self, url: str, prefix: str, patterns: tuple[str, ...], hub: Hub) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        patterns: tuple[str, ...],
+        hub: Hub,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.url = url
+        self._auth: dict[str, str] = (
+            # The gateway's NATS user may subscribe to events (read-only) and its own inbox.
+            {"user": user, "password": password or "", "inbox_prefix": f"_INBOX_{user}"}
+            if user
+            else {}
+        )
         self.prefix = prefix
         self.patterns = tuple(minimal(patterns))
         self.hub = hub
@@ -53,7 +68,7 @@ class NatsTap:
     async def start(self) -> None:
         """Connect, subscribe to every pattern, and wait until the server has them all."""
         self._nc = await nats.connect(
-            self.url, name="breakout-gateway-tap", max_reconnect_attempts=-1
+            self.url, name="breakout-gateway-tap", max_reconnect_attempts=-1, **self._auth
         )
         handler = self._handler()
         for pattern in self.patterns:

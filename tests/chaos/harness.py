@@ -1,0 +1,502 @@
+"""Run one chaos session: private Postgres and NATS, exchange_sim and every service as processes
+under the supervisor's `ServiceRunner`, optionally with faults injected, then collect the truth.
+
+Faults (chosen by a seeded RNG, every `interval_s` or so):
+    kill        SIGKILL of a random service's process group (the runner restarts it)
+    nats        the private nats-server stopped, then started on its own data
+    postgres    the private Postgres cluster stopped (fast shutdown), then started again
+    ws_drop     exchange_sim closes every websocket
+    rate_limit  exchange_sim answers every REST call with 429 for a few seconds
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+
+from breakout.common.bus.matching import matches_any
+from breakout.common.bus.nats import NatsBus
+from breakout.common.bus.port import POSITION
+from breakout.common.devstack.processes import free_port
+from breakout.common.devstack.services import ServiceSpec
+from breakout.common.devstack.supervisor import Backoff, ServiceRunner
+from breakout.common.events import RecordedEvent, decode_event
+from breakout.common.exchange import ccxt_config, pro_exchange
+from breakout.common.store.migrate import migrate
+from breakout.common.store.postgres import PostgresEventStore
+from breakout.execution.core import ExecutionCore
+from breakout.features.core import FeaturesCore
+from breakout.risk.core import RiskCore
+from breakout.signals.core import SignalsCore
+from tests.chaos.session import (
+    DECIDED,
+    LIVE,
+    LIVE_VENUE,
+    OPENING,
+    OURS,
+    RECORDED_VENUE,
+    Recording,
+    script,
+    write_preset,
+)
+from tests.support.servers import PrivateNats, PrivatePostgres
+
+FAULT_KINDS = ("kill", "nats", "postgres", "ws_drop", "rate_limit")
+# The exchange is the outside world: its faults are drops and 429s, never a restart of its state.
+NOT_KILLED = ("exchange-sim",)
+API_TOKEN = "chaos-token-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """How many faults, how often, and from which seed."""
+
+    count: int
+    seed: int = 2026
+    interval_s: float = 2.0
+    kinds: tuple[str, ...] = FAULT_KINDS
+
+
+@dataclass
+class Outcome:
+    """What a run left behind, read after every service stopped."""
+
+    events: list[RecordedEvent]
+    bus_positions: list[int]
+    checkpoints: dict[str, int]
+    selected_heads: dict[str, int]
+    orders: list[dict[str, Any]]
+    balances: dict[str, Decimal]
+    faults: Counter[str] = field(default_factory=Counter)
+    fault_log: list[tuple[float, str, str]] = field(default_factory=list)
+    restarts: dict[str, int] = field(default_factory=dict)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def _fast_backoff() -> Backoff:
+    return Backoff(initial_s=0.2, max_s=2.0, reset_after_s=10.0)
+
+
+class Session:
+    """One run of the whole system over a recording."""
+
+    def __init__(self, recording: Recording, workdir: Path) -> None:
+        self.recording = recording
+        self.workdir = workdir
+        self.pg = PrivatePostgres(workdir / "postgres")
+        self.nats = PrivateNats(workdir / "nats")
+        self.sim_port = free_port()
+        self.prefix = "chaos"
+        self.runners: dict[str, ServiceRunner] = {}
+        self.stops: dict[str, asyncio.Event] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.reports: list[tuple[str, str, str]] = []
+        self.faults: Counter[str] = Counter()
+        self.fault_log: list[tuple[float, str, str]] = []
+        self.started = time.monotonic()
+
+    @property
+    def dsn(self) -> str:
+        """The run's store."""
+        return self.pg.url.rpartition("/")[0] + "/breakout"
+
+    @property
+    def sim_url(self) -> str:
+        """The exchange."""
+        return f"http://127.0.0.1:{self.sim_port}"
+
+    # -- setting up -----------------------------------------------------------------------
+
+    async def prepare(self) -> None:
+        """Servers up, a migrated store holding the recording."""
+        self.pg.start()
+        self.nats.start()
+        admin = await asyncpg.connect(self.pg.url)
+        try:
+            await admin.execute('CREATE DATABASE "breakout"')
+        finally:
+            await admin.close()
+        await migrate(self.dsn)
+        store = await PostgresEventStore.connect(self.dsn)
+        try:
+            await store.append_bulk(self.recording.appends())
+        finally:
+            await store.close()
+
+    def specs(self) -> list[ServiceSpec]:
+        """exchange_sim, the relay and every service, in start order."""
+        local = "http://127.0.0.1"
+        preset = self.recording.preset.name
+        specs = [
+            ServiceSpec(
+                "exchange-sim",
+                (
+                    script("breakout-exchange-sim"),
+                    *("run", "--port", str(self.sim_port), "--seed", "7"),
+                    *("--symbols", ",".join((*LIVE, *DECIDED)), "--history-days", "0.01"),
+                    *("--balances", ",".join(f"{k}={v}" for k, v in OPENING.items())),
+                    *("--weight-limit", "0"),
+                ),
+                {"SIM_API_KEY": OURS[0], "SIM_API_SECRET": OURS[1]},
+                health_url=f"{self.sim_url}/api/v3/ping",
+                layer=0,
+            )
+        ]
+
+        def health(name: str, argv: tuple[str, ...], env: dict[str, str], layer: int = 2) -> None:
+            port = free_port()
+            specs.append(
+                ServiceSpec(
+                    name,
+                    (script(argv[0]), *argv[1:], "--health-port", str(port)),
+                    env,
+                    health_url=f"{local}:{port}/health",
+                    layer=layer,
+                )
+            )
+
+        health("relay", ("breakout", "relay"), {}, layer=1)
+        health(
+            "ingest",
+            ("breakout-ingest", "--group", "live"),
+            {
+                "INGEST_GROUPS": f"live={','.join(LIVE)}",
+                "INGEST_VENUE": LIVE_VENUE,
+                "INGEST_BOOK_INTERVAL_MS": "500",
+                "INGEST_STALE_AFTER_S": "5",
+            },
+        )
+        health(
+            "features",
+            ("breakout-features", "run"),
+            {
+                "FEATURES_CONFIG": msgspec.json.encode(self.recording.features).decode(),
+                "FEATURES_SYMBOLS": ",".join(DECIDED),
+            },
+        )
+        health(
+            "signals",
+            ("breakout-signals", "run"),
+            {
+                "SIGNALS_PRESET": preset,
+                "SIGNALS_EXCHANGE": RECORDED_VENUE,
+                "SIGNALS_SYMBOLS": ",".join(DECIDED),
+            },
+        )
+        health("risk", ("breakout-risk", "run", "--preset", preset), {})
+        health(
+            "execution",
+            (
+                *("breakout-execution", "run", "--preset", preset),
+                *("--symbols", ",".join(DECIDED), "--broker", "live"),
+                "--i-understand-this-trades-real-money",
+            ),
+            {
+                "EXECUTION_VENUE": RECORDED_VENUE,
+                "EXECUTION_POLL_S": "0.2",
+                "EXECUTION_BALANCE_EVERY_S": "3600",
+            },
+        )
+        gateway_port = free_port()
+        specs.append(
+            ServiceSpec(
+                "gateway",
+                (script("breakout-gateway"), "run", "--port", str(gateway_port)),
+                {"BREAKOUT_API_TOKEN": API_TOKEN},
+                health_url=f"{local}:{gateway_port}/health",
+                layer=3,
+            )
+        )
+        return specs
+
+    def env(self) -> dict[str, str]:
+        """What every service gets."""
+        presets = self.workdir / "presets"
+        write_preset(presets, self.recording.preset)
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
+        return inherited | {
+            "DATABASE_URL": self.dsn,
+            "NATS_URL": self.nats.url,
+            "BREAKOUT_BUS_PREFIX": self.prefix,
+            "BREAKOUT_PRESETS_DIR": str(presets),
+            "EXCHANGE_BASE_URL": self.sim_url,
+            "EXCHANGE_API_KEY": OURS[0],
+            "EXCHANGE_API_SECRET": OURS[1],
+            "PYTHONUNBUFFERED": "1",
+        }
+
+    async def start(self) -> None:
+        """Start the exchange and the relay, then every service at once (as after a reboot)."""
+        env = self.env()
+        for spec in self.specs():
+            stop = asyncio.Event()
+            runner = ServiceRunner(
+                spec,
+                env,
+                self.workdir / "logs",
+                lambda *r: self.reports.append(r),
+                stop,
+                stop_timeout_s=20.0,
+                backoff=_fast_backoff,
+            )
+            self.runners[spec.name] = runner
+            self.stops[spec.name] = stop
+            self.tasks[spec.name] = asyncio.create_task(runner.run(), name=spec.name)
+            if spec.layer < 2:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(runner.ready.wait(), 30.0)
+
+    async def stop_service(self, name: str) -> None:
+        """SIGTERM one service for good (its runner does not restart it)."""
+        self.stops[name].set()
+        await self.runners[name].stop()
+        await self.tasks.pop(name)
+
+    async def stop_all(self) -> None:
+        """Stop what is left, highest layer first."""
+        layers = sorted({r.spec.layer for n, r in self.runners.items() if n in self.tasks})
+        for layer in reversed(layers):
+            names = [n for n in self.tasks if self.runners[n].spec.layer == layer]
+            await asyncio.gather(*(self.stop_service(n) for n in names))
+
+    def shutdown_servers(self) -> None:
+        """Stop the private servers."""
+        self.nats.stop()
+        self.pg.remove()
+
+    # -- faults ---------------------------------------------------------------------------
+
+    async def inject(self, plan: FaultPlan) -> None:
+        """Inject `plan.count` faults: every kind once first (shuffled), then at random."""
+        rng = random.Random(plan.seed)
+        first = list(plan.kinds)
+        rng.shuffle(first)
+        for index in range(plan.count):
+            kind = first[index] if index < len(first) else rng.choice(_weighted(plan.kinds))
+            detail = await self._fault(kind, rng)
+            self.faults[kind] += 1
+            self.fault_log.append((round(time.monotonic() - self.started, 1), kind, detail))
+            await asyncio.sleep(rng.uniform(0.5, 1.5) * plan.interval_s)
+
+    async def _fault(self, kind: str, rng: random.Random) -> str:
+        match kind:
+            case "kill":
+                names = sorted(n for n in self.tasks if n not in NOT_KILLED)
+                name = rng.choice(names)
+                process = self.runners[name].process
+                if process is not None and process.returncode is None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(process.pid, signal.SIGKILL)
+                return name
+            case "nats":
+                down_s = rng.uniform(0.5, 2.0)
+                await asyncio.to_thread(self.nats.stop)
+                await asyncio.sleep(down_s)
+                await asyncio.to_thread(self.nats.start)
+                return f"down {down_s:.1f}s"
+            case "postgres":
+                down_s = rng.uniform(0.5, 2.0)
+                await asyncio.to_thread(self.pg.stop)
+                await asyncio.sleep(down_s)
+                await asyncio.to_thread(self.pg.start)
+                return f"down {down_s:.1f}s"
+            case "ws_drop":
+                await self._sim_fault({"action": "drop_ws"})
+                return "all websockets"
+            case "rate_limit":
+                seconds = rng.uniform(1.0, 4.0)
+                await self._sim_fault(
+                    {"action": "rate_limit", "status": 429, "seconds": seconds, "retry_after_s": 1}
+                )
+                return f"429 for {seconds:.1f}s"
+        raise ValueError(f"unknown fault {kind}")
+
+    async def _sim_fault(self, body: dict[str, Any]) -> None:
+        async with httpx.AsyncClient(timeout=5.0) as client:
+            answer = await client.post(f"{self.sim_url}/_sim/faults", json=body)
+            answer.raise_for_status()
+
+    # -- settling and reading the truth ----------------------------------------------------
+
+    def consumer_subjects(self) -> dict[str, tuple[str, ...]]:
+        """The decision consumers and the subjects each one selects (from their real cores)."""
+        preset = self.recording.preset
+        features = msgspec.structs.replace(self.recording.features, symbols=DECIDED)
+        cores: dict[str, Any] = {
+            "signals": SignalsCore(preset, RECORDED_VENUE, DECIDED),
+            "features": FeaturesCore(features),
+            "risk": RiskCore([preset]),
+            "execution": ExecutionCore([preset]),
+        }
+        return {name: tuple(core.subjects) for name, core in cores.items()}
+
+    async def heads(self) -> tuple[dict[str, int], dict[str, int]]:
+        """(checkpoint per consumer, position of the last event it selects)."""
+        store = await PostgresEventStore.connect(self.dsn)
+        try:
+            events = await store.read_all_raw(limit=10_000_000)
+            head = events[-1].position if events else 0
+            checkpoints: dict[str, int] = {}
+            selected: dict[str, int] = {}
+            for family, subjects in self.consumer_subjects().items():
+                name = await _consumer_named(store, family)
+                checkpoints[family] = await store.checkpoint(name) if name else 0
+                last = 0
+                for event in events:
+                    if matches_any(subjects, _subject(event)):
+                        last = event.position
+                selected[family] = last
+            relay = "relay:" + self.prefix
+            checkpoints["relay"] = await store.checkpoint(relay)
+            selected["relay"] = head
+        finally:
+            await store.close()
+        return checkpoints, selected
+
+    async def settle(self, timeout_s: float, quiet_s: float = 6.0) -> float:
+        """Until every consumer is at the head of what it selects and nothing new is decided."""
+        began = time.monotonic()
+        last_head, since = -1, time.monotonic()
+        while True:
+            try:
+                checkpoints, selected = await self.heads()
+            except (OSError, asyncpg.PostgresError):
+                await asyncio.sleep(1.0)
+                continue
+            head = selected["relay"]
+            at_head = all(checkpoints[n] >= selected[n] for n in selected)
+            if head != last_head:
+                last_head, since = head, time.monotonic()
+            if at_head and time.monotonic() - since >= quiet_s:
+                return time.monotonic() - began
+            if time.monotonic() - began > timeout_s:
+                behind = {n: (checkpoints[n], selected[n]) for n in selected}
+                raise AssertionError(f"not settled in {timeout_s}s: {behind}\n{self.tails()}")
+            await asyncio.sleep(1.0)
+
+    def tails(self) -> str:
+        """The last lines of every service log (for failures)."""
+        out = []
+        for name, runner in self.runners.items():
+            if runner.log_path.exists():
+                lines = runner.log_path.read_text(errors="replace").splitlines()[-6:]
+                out.append(f"--- {name}\n" + "\n".join(lines))
+        return "\n".join(out)
+
+    async def collect(self) -> Outcome:
+        """Everything the assertions need (the services are stopped; the exchange still runs)."""
+        checkpoints, selected = await self.heads()
+        store = await PostgresEventStore.connect(self.dsn)
+        try:
+            events = await store.read_all(limit=10_000_000)
+        finally:
+            await store.close()
+        bus = await NatsBus.connect(self.nats.url, prefix=self.prefix)
+        try:
+            positions = []
+            for seq in range(await bus.first_sequence(), await bus.last_sequence() + 1):
+                message = await bus.get(seq)
+                if message is not None and POSITION in message.headers:
+                    positions.append(int(message.headers[POSITION]))
+        finally:
+            await bus.close()
+        orders, balances = await exchange_truth(self.sim_url)
+        return Outcome(
+            events=events,
+            bus_positions=positions,
+            checkpoints=checkpoints,
+            selected_heads=selected,
+            orders=orders,
+            balances=balances,
+            faults=self.faults,
+            fault_log=self.fault_log,
+            restarts={n: r.restarts for n, r in self.runners.items()},
+        )
+
+
+def _weighted(kinds: tuple[str, ...]) -> list[str]:
+    # Kills are the common fault; server restarts are rarer (each one costs seconds).
+    weights = {"kill": 6, "nats": 1, "postgres": 1, "ws_drop": 2, "rate_limit": 2}
+    return [k for k in kinds for _ in range(weights.get(k, 1))]
+
+
+def _subject(event: Any) -> str:
+    return decode_event(event.type, event.data).subject()
+
+
+async def _consumer_named(store: PostgresEventStore, family: str) -> str | None:
+    # Consumer names carry a digest of their symbol group (features-<digest>, signals-<preset>-…).
+    pool: Any = store._pool
+    rows = await pool.fetch(
+        "SELECT consumer FROM consumer_checkpoints WHERE consumer LIKE $1", f"{family}%"
+    )
+    names = [r["consumer"] for r in rows]
+    return names[0] if names else None
+
+
+async def exchange_truth(sim_url: str) -> tuple[list[dict[str, Any]], dict[str, Decimal]]:
+    """Our orders on the decided symbols and our balances, as the exchange reports them."""
+    exchange = pro_exchange(
+        "binance",
+        ccxt_config("binance", sim_url, api_key=OURS[0], secret=OURS[1], enable_rate_limit=False),
+    )
+    try:
+        orders: list[dict[str, Any]] = []
+        for symbol in DECIDED:
+            orders += await exchange.fetch_orders(symbol.replace("USDT", "/USDT"))
+        balance = await exchange.fetch_balance()
+    finally:
+        await exchange.close()
+    totals = {k: Decimal(repr(v)) for k, v in balance["total"].items() if v}
+    return orders, totals
+
+
+async def run_session(
+    recording: Recording,
+    workdir: Path,
+    plan: FaultPlan | None,
+    *,
+    settle_timeout_s: float = 240.0,
+    on_outcome: Callable[[Outcome], None] = lambda _o: None,
+) -> Outcome:
+    """One full session: clean when `plan` is None, else under its faults."""
+    session = Session(recording, workdir)
+    began = time.monotonic()
+    await session.prepare()
+    try:
+        await session.start()
+        started_s = time.monotonic() - began
+        if plan is not None:
+            await session.inject(plan)
+        faults_s = time.monotonic() - began - started_s
+        # The live feed is the one producer that never ends: stop it, then let the rest drain.
+        await session.stop_service("ingest")
+        settle_s = await session.settle(settle_timeout_s)
+        for name in ("gateway", "execution", "risk", "signals", "features", "relay"):
+            await session.stop_service(name)
+        outcome = await session.collect()
+        outcome.timings_s = {
+            "start": round(started_s, 1),
+            "faults": round(faults_s, 1),
+            "settle": round(settle_s, 1),
+            "total": round(time.monotonic() - began, 1),
+        }
+        on_outcome(outcome)
+        return outcome
+    finally:
+        await session.stop_all()
+        session.shutdown_servers()

@@ -1,0 +1,175 @@
+"""What a chaos run must show, checked on each run and between the clean run and the faulty one.
+
+Each run on its own:
+    no event id twice in the store; the bus holds every stored position once, in store order;
+    every consumer's checkpoint reaches the last event it selects (the relay: the store's head);
+    no client order id twice at the exchange, none there that the log did not submit;
+    the exchange's balances equal the opening balances plus the fills in the log (per asset).
+Between the runs (the same recorded inputs):
+    the features and signals services, whose inputs are the recording alone, derived the same
+    events, id for id and field for field; the risk and execution decisions taken on an input
+    both runs hold have the same ids and types; the same orders were submitted.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import msgspec
+
+from breakout.common.events import OrderFillReceived, OrderSubmitted, RecordedEvent
+from tests.chaos.harness import Outcome
+from tests.chaos.session import OPENING
+
+# Producers whose inputs are the recording alone: their outputs must match field for field.
+PURE = ("features", "signals")
+# Producers whose decisions also read the exchange's answers (balances, fills): same ids.
+DECIDING = ("risk", "execution")
+BALANCE_TOLERANCE = Decimal("1e-8")
+
+
+@dataclass
+class Report:
+    """Problems found (empty: the run passed) and the figures worth printing."""
+
+    problems: list[str] = field(default_factory=list)
+    figures: dict[str, object] = field(default_factory=dict)
+
+
+def _family(producer: str) -> str:
+    return producer.split("-", 1)[0]
+
+
+def check_run(label: str, outcome: Outcome) -> list[str]:
+    """The invariants one run must hold on its own."""
+    problems = []
+    events = outcome.events
+    ids = Counter(e.event_id for e in events)
+    if dup := [i for i, n in ids.items() if n > 1]:
+        problems.append(f"{label}: {len(dup)} event ids stored twice")
+    positions = [e.position for e in events]
+    if outcome.bus_positions != positions:
+        extra = Counter(outcome.bus_positions) - Counter(positions)
+        missing = Counter(positions) - Counter(outcome.bus_positions)
+        problems.append(
+            f"{label}: bus != store ({len(outcome.bus_positions)} vs {len(positions)} messages,"
+            f" {sum(extra.values())} extra, {sum(missing.values())} missing)"
+        )
+    for consumer, head in outcome.selected_heads.items():
+        if outcome.checkpoints.get(consumer, 0) < head:
+            problems.append(
+                f"{label}: {consumer} stopped at {outcome.checkpoints.get(consumer)} < {head}"
+            )
+    submitted = {e.data.order_id for e in events if isinstance(e.data, OrderSubmitted)}
+    at_exchange = Counter(o.get("clientOrderId") for o in outcome.orders)
+    if twice := [c for c, n in at_exchange.items() if n > 1]:
+        problems.append(f"{label}: orders placed twice at the exchange: {twice}")
+    if unknown := set(at_exchange) - submitted:
+        problems.append(f"{label}: orders at the exchange the log never submitted: {unknown}")
+    problems += _balances(label, events, outcome.balances)
+    return problems
+
+
+def _balances(label: str, events: list[RecordedEvent], balances: dict[str, Decimal]) -> list[str]:
+    fills = [e.data for e in events if isinstance(e.data, OrderFillReceived)]
+    if dup := [k for k, n in Counter((f.order_id, f.trade_id) for f in fills).items() if n > 1]:
+        return [f"{label}: fills recorded twice: {dup}"]
+    expected: dict[str, Decimal] = dict(OPENING)
+    for fill in fills:
+        base = fill.symbol.removesuffix("USDT")
+        sign = 1 if fill.side == "buy" else -1
+        expected[base] = expected.get(base, Decimal(0)) + sign * fill.qty
+        expected["USDT"] = expected.get("USDT", Decimal(0)) - sign * fill.quote_qty
+        expected[fill.fee_asset] = expected.get(fill.fee_asset, Decimal(0)) - fill.fee
+    problems = []
+    for asset in sorted(set(expected) | set(balances)):
+        want, got = expected.get(asset, Decimal(0)), balances.get(asset, Decimal(0))
+        if abs(want - got) > BALANCE_TOLERANCE:
+            problems.append(f"{label}: {asset} at the exchange {got}, the log says {want}")
+    return problems
+
+
+def _pure_outputs(events: list[RecordedEvent]) -> set[tuple[str, str, bytes]]:
+    return {
+        (str(e.event_id), e.type, msgspec.json.encode(e.data))
+        for e in events
+        if _family(e.producer) in PURE
+    }
+
+
+def _decisions_on_shared_inputs(
+    events: list[RecordedEvent], shared: set[object]
+) -> set[tuple[str, str]]:
+    return {
+        (str(e.event_id), e.type)
+        for e in events
+        if _family(e.producer) in DECIDING and e.causation_id in shared
+    }
+
+
+def compare(clean: Outcome, chaos: Outcome) -> Report:
+    """Every check of both runs, then the runs against each other."""
+    report = Report()
+    report.problems += check_run("clean", clean)
+    report.problems += check_run("chaos", chaos)
+    pure_clean, pure_chaos = _pure_outputs(clean.events), _pure_outputs(chaos.events)
+    if pure_clean != pure_chaos:
+        report.problems.append(
+            f"features/signals outputs differ: {len(pure_clean - pure_chaos)} only clean,"
+            f" {len(pure_chaos - pure_clean)} only under faults"
+        )
+    shared = {e.event_id for e in clean.events} & {e.event_id for e in chaos.events}
+    deciding_clean = _decisions_on_shared_inputs(clean.events, shared)
+    deciding_chaos = _decisions_on_shared_inputs(chaos.events, shared)
+    if deciding_clean != deciding_chaos:
+        report.problems.append(
+            f"risk/execution decisions on shared inputs differ: "
+            f"{sorted(deciding_clean - deciding_chaos)[:5]} only clean, "
+            f"{sorted(deciding_chaos - deciding_clean)[:5]} only under faults"
+        )
+    orders_clean = {e.data.order_id for e in clean.events if isinstance(e.data, OrderSubmitted)}
+    orders_chaos = {e.data.order_id for e in chaos.events if isinstance(e.data, OrderSubmitted)}
+    if orders_clean != orders_chaos:
+        report.problems.append(f"orders differ: {orders_clean ^ orders_chaos}")
+    report.figures = {
+        "pure_outputs": len(pure_clean),
+        "decisions_on_shared_inputs": len(deciding_clean),
+        "orders": len(orders_clean),
+    }
+    return report
+
+
+def render(report: Report, clean: Outcome, chaos: Outcome, recorded: int) -> str:
+    """The comparison report, as printed by the test and written to CHAOS_REPORT."""
+
+    def by_producer(outcome: Outcome) -> str:
+        counts = Counter(_family(e.producer) for e in outcome.events)
+        return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+    def decided(outcome: Outcome) -> str:
+        counts = Counter(
+            e.type for e in outcome.events if _family(e.producer) in ("signals", *DECIDING)
+        )
+        return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+
+    lines = [
+        "chaos run report",
+        f"recorded market events: {recorded}",
+        f"clean: {len(clean.events)} events ({by_producer(clean)}); timings {clean.timings_s}",
+        f"chaos: {len(chaos.events)} events ({by_producer(chaos)}); timings {chaos.timings_s}",
+        f"decisions (clean): {decided(clean)}",
+        f"decisions (chaos): {decided(chaos)}",
+        f"faults injected: {sum(chaos.faults.values())} {dict(sorted(chaos.faults.items()))}",
+        f"restarts per service: {chaos.restarts}",
+        f"compared: {report.figures}",
+        f"orders at the exchange: clean {len(clean.orders)}, chaos {len(chaos.orders)}",
+        f"checkpoints/heads (chaos): "
+        f"{ {k: (chaos.checkpoints.get(k), v) for k, v in chaos.selected_heads.items()} }",
+        "problems: " + ("none" if not report.problems else ""),
+        *(f"  - {p}" for p in report.problems),
+        "fault log (s since start, kind, detail):",
+        *(f"  {t:7.1f} {kind:10} {detail}" for t, kind, detail in chaos.fault_log),
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,186 @@
+"""The chaos session: recorded market data through the real service processes.
+
+Market data is recorded once (exchange_sim scripted into a compression then a breakout on
+ETHUSDT and a fake-out on SOLUSDT, read by the real ingest through ccxt), then written into the
+fresh store of each run before its services start. Both runs therefore decide over the same
+inputs in the same order; what the services derive from them (features, scans, signals, risk
+decisions, orders) carries ids derived from those inputs, so the two stores can be compared by
+id. Live market data still flows too: an ingest process reads BTCUSDT from an exchange_sim
+process (the one orders go to), where websocket drops and 429 storms hit it and the execution
+service; that data feeds no decision, because under faults it may differ.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import msgspec
+
+from breakout.common.config import InfraSettings
+from breakout.common.events import NewEvent, RecordedEvent
+from breakout.common.events.regime import REGIME_STREAM
+from breakout.common.presets import Preset
+from breakout.common.store.port import StreamAppend
+from breakout.common.store.postgres import PostgresEventStore
+from breakout.exchange_sim.scenario import breakout, fakeout, quiet
+from breakout.exchange_sim.state import wall_clock_ms
+from breakout.exchange_sim.testing import running_sim
+from breakout.features.config import FeaturesConfig
+from tests.integration.ingest_support import ingest_config, running_ingest, wait_until
+from tests.integration.stacks import fresh_database
+from tests.integration.test_signals_pipeline import features_config, itest_preset
+from tests.support.trading import regime
+
+RECORDED_VENUE = "chaosrec"  # the venue name of the recorded market data
+LIVE_VENUE = "chaoslive"  # the venue name of the live BTCUSDT feed
+DECIDED = ("ETHUSDT", "SOLUSDT")  # the recorded symbols the decision services trade
+LIVE = ("BTCUSDT",)
+QUIET_S = 600
+SCRIPTS = {
+    "ETHUSDT": [quiet(QUIET_S), breakout(120, move_bps=60)],
+    "SOLUSDT": [quiet(QUIET_S), fakeout(60, move_bps=30)],
+}
+RECORD_SPEED = 40.0
+RECORD_SIM_S = QUIET_S + 420  # past the breakout, the fake-out and the bars confirming them
+OURS = ("chaos-ours-key", "chaos-ours-secret")
+OPENING = {"USDT": Decimal(100_000)}
+SLICE_S = 30.0  # market time written between two waits for the decision services
+
+
+@dataclass(frozen=True)
+class Recording:
+    """The market data every run starts from, and the configuration that reads it."""
+
+    events: list[RecordedEvent]
+    preset: Preset
+    features: FeaturesConfig
+
+    def regime(self) -> StreamAppend:
+        """A regime allowing the preset, recorded before any market data."""
+        allow = NewEvent(
+            event_id=uuid.uuid5(uuid.NAMESPACE_URL, "breakout-chaos/regime"),
+            data=regime("RISK_ON", presets=(self.preset.name,)),
+            occurred_at=self.events[0].occurred_at,
+            producer="chaos",
+        )
+        return StreamAppend(stream=REGIME_STREAM, events=[allow])
+
+    def slices(self, slice_s: float = SLICE_S) -> list[list[StreamAppend]]:
+        """The recording cut into slices of `slice_s` of market time, each as appends (same
+        ids, same order). A run writes one slice, then waits until every decision service has
+        handled everything before writing the next: the services see market data and each
+        other's outputs in the same order in every run, as they would live within a slice."""
+        slices: list[list[StreamAppend]] = []
+        start = self.events[0].occurred_at.timestamp()
+        current = -1
+        for event in self.events:
+            index = int((event.occurred_at.timestamp() - start) // slice_s)
+            if index != current:
+                slices.append([])
+                current = index
+            new = NewEvent(
+                event_id=event.event_id,
+                data=event.data,
+                occurred_at=event.occurred_at,
+                producer=event.producer,
+                causation_id=event.causation_id,
+                correlation_id=event.correlation_id,
+            )
+            appends = slices[-1]
+            if appends and appends[-1].stream == event.stream:
+                last = appends[-1]
+                appends[-1] = StreamAppend(stream=last.stream, events=[*last.events, new])
+            else:
+                appends.append(StreamAppend(stream=event.stream, events=[new]))
+        return slices
+
+
+async def record_market(infra: InfraSettings) -> Recording:
+    """Record the scripted market through the real ingest (about 20 s of wall time)."""
+    start_ms = (wall_clock_ms() // 60_000 + 1) * 60_000  # bars line up with the phases
+    async with (
+        fresh_database(infra) as dsn,
+        running_sim(
+            list(DECIDED),
+            seed=11,
+            speed=RECORD_SPEED,
+            trade_rate_multiplier=0.1,
+            history_days=0.01,
+            start_ms=start_ms,
+            scripts=SCRIPTS,
+        ) as sim,
+    ):
+        config = ingest_config(
+            sim.base_url,
+            RECORDED_VENUE,
+            {"pair": DECIDED},
+            "pair",
+            candle_history_bars=10,
+            check_candles=False,
+        )
+        async with running_ingest(config, dsn):
+
+            async def done() -> bool:
+                return sim.exchange.now_ms >= start_ms + RECORD_SIM_S * 1000
+
+            await wait_until(done, timeout_s=180.0, every_s=0.5)
+        store = await PostgresEventStore.connect(dsn)
+        try:
+            events = await store.read_all(limit=1_000_000)
+        finally:
+            await store.close()
+    market = [e for e in events if e.stream.startswith("md.")]
+    return Recording(events=market, preset=itest_preset(), features=features_config())
+
+
+@dataclass
+class ServiceEnv:
+    """Everything a run's service processes need to know."""
+
+    workdir: Path
+    database_url: str
+    nats_url: str
+    bus_prefix: str
+    sim_url: str
+    api_token: str
+    presets_dir: Path
+    features: FeaturesConfig
+    preset: Preset
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def shared(self) -> dict[str, str]:
+        """The environment every service gets (on top of this process's own)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
+        return env | {
+            "DATABASE_URL": self.database_url,
+            "NATS_URL": self.nats_url,
+            "BREAKOUT_BUS_PREFIX": self.bus_prefix,
+            "BREAKOUT_PRESETS_DIR": str(self.presets_dir),
+            "BREAKOUT_LOG_LEVEL": "INFO",
+            "PYTHONUNBUFFERED": "1",
+            **self.extra,
+        }
+
+
+def script(name: str) -> str:
+    """The console script `name` of this virtualenv."""
+    return str(Path(sys.executable).parent / name)
+
+
+def write_preset(directory: Path, preset: Preset) -> Path:
+    """The preset as a file the services load by name."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{preset.name}.json"
+    path.write_bytes(msgspec.json.encode(preset))
+    return path
+
+
+def opening_balances() -> Mapping[str, Decimal]:
+    """Our account at the exchange when a run starts."""
+    return OPENING
