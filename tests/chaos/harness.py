@@ -37,11 +37,13 @@ from breakout.common.devstack.supervisor import Backoff, ServiceRunner
 from breakout.common.events import RecordedEvent, decode_event
 from breakout.common.exchange import ccxt_config, pro_exchange
 from breakout.common.store.migrate import migrate
+from breakout.common.store.port import StreamAppend
 from breakout.common.store.postgres import PostgresEventStore
 from breakout.execution.core import ExecutionCore
 from breakout.features.core import FeaturesCore
 from breakout.risk.core import RiskCore
 from breakout.signals.core import SignalsCore
+from tests.chaos.reference import consumer_names
 from tests.chaos.session import (
     DECIDED,
     LIVE,
@@ -87,6 +89,25 @@ class Outcome:
     timings_s: dict[str, float] = field(default_factory=dict)
 
 
+class HeadTracker:
+    """Follows the store: its head, and the last position each consumer selects."""
+
+    def __init__(self, subjects: dict[str, tuple[str, ...]]) -> None:
+        self.subjects = subjects
+        self.last = dict.fromkeys(subjects, 0)
+        self.head = 0
+
+    async def update(self, store: PostgresEventStore) -> None:
+        """Read what was appended since the last call."""
+        while batch := await store.read_all_raw(after=self.head, limit=5000):
+            for event in batch:
+                subject = decode_event(event.type, event.data).subject()
+                for name, subjects in self.subjects.items():
+                    if matches_any(subjects, subject):
+                        self.last[name] = event.position
+            self.head = batch[-1].position
+
+
 def _fast_backoff() -> Backoff:
     return Backoff(initial_s=0.2, max_s=2.0, reset_after_s=10.0)
 
@@ -108,6 +129,8 @@ class Session:
         self.faults: Counter[str] = Counter()
         self.fault_log: list[tuple[float, str, str]] = []
         self.started = time.monotonic()
+        self.tracker = HeadTracker(self.consumer_subjects())
+        self._harness_store: PostgresEventStore | None = None
 
     @property
     def dsn(self) -> str:
@@ -133,7 +156,7 @@ class Session:
         await migrate(self.dsn)
         store = await PostgresEventStore.connect(self.dsn)
         try:
-            await store.append_bulk(self.recording.appends())
+            await store.append_bulk([self.recording.regime()])
         finally:
             await store.close()
 
@@ -333,60 +356,90 @@ class Session:
     # -- settling and reading the truth ----------------------------------------------------
 
     def consumer_subjects(self) -> dict[str, tuple[str, ...]]:
-        """The decision consumers and the subjects each one selects (from their real cores)."""
+        """The decision consumers (by durable name) and the subjects each selects, from their
+        real cores."""
         preset = self.recording.preset
+        features_name, signals_name = consumer_names(self.recording)
         features = msgspec.structs.replace(self.recording.features, symbols=DECIDED)
         cores: dict[str, Any] = {
-            "signals": SignalsCore(preset, RECORDED_VENUE, DECIDED),
-            "features": FeaturesCore(features),
+            features_name: FeaturesCore(features),
+            signals_name: SignalsCore(preset, RECORDED_VENUE, DECIDED),
             "risk": RiskCore([preset]),
             "execution": ExecutionCore([preset]),
         }
         return {name: tuple(core.subjects) for name, core in cores.items()}
 
     async def heads(self) -> tuple[dict[str, int], dict[str, int]]:
-        """(checkpoint per consumer, position of the last event it selects)."""
-        store = await PostgresEventStore.connect(self.dsn)
-        try:
-            events = await store.read_all_raw(limit=10_000_000)
-            head = events[-1].position if events else 0
-            checkpoints: dict[str, int] = {}
-            selected: dict[str, int] = {}
-            for family, subjects in self.consumer_subjects().items():
-                name = await _consumer_named(store, family)
-                checkpoints[family] = await store.checkpoint(name) if name else 0
-                last = 0
-                for event in events:
-                    if matches_any(subjects, _subject(event)):
-                        last = event.position
-                selected[family] = last
-            relay = "relay:" + self.prefix
-            checkpoints["relay"] = await store.checkpoint(relay)
-            selected["relay"] = head
-        finally:
-            await store.close()
-        return checkpoints, selected
+        """(checkpoint per consumer, position of the last event it selects); the relay's is
+        the store's head."""
+        store = await self._store()
+        await self.tracker.update(store)
+        pool: Any = store._pool
+        rows = await pool.fetch("SELECT consumer, position FROM consumer_checkpoints")
+        found = {r["consumer"]: int(r["position"]) for r in rows}
+        checkpoints = {name: found.get(name, 0) for name in self.tracker.last}
+        checkpoints["relay"] = found.get("relay:" + self.prefix, 0)
+        return checkpoints, {**self.tracker.last, "relay": self.tracker.head}
 
-    async def settle(self, timeout_s: float, quiet_s: float = 6.0) -> float:
-        """Until every consumer is at the head of what it selects and nothing new is decided."""
-        began = time.monotonic()
-        last_head, since = -1, time.monotonic()
+    async def _store(self) -> PostgresEventStore:
+        if self._harness_store is None:
+            self._harness_store = await PostgresEventStore.connect(self.dsn)
+        return self._harness_store
+
+    async def _forget_store(self) -> None:
+        # After a Postgres restart the pool's connections are dead: start afresh.
+        if self._harness_store is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._harness_store.close(), 5.0)
+            self._harness_store = None
+
+    async def _retrying(self, what: Callable[[], Any], timeout_s: float = 120.0) -> Any:
+        deadline = time.monotonic() + timeout_s
         while True:
             try:
-                checkpoints, selected = await self.heads()
-            except (OSError, asyncpg.PostgresError):
-                await asyncio.sleep(1.0)
-                continue
-            head = selected["relay"]
-            at_head = all(checkpoints[n] >= selected[n] for n in selected)
-            if head != last_head:
-                last_head, since = head, time.monotonic()
-            if at_head and time.monotonic() - since >= quiet_s:
+                return await what()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the store stayed away: {exc!r}") from exc
+                await self._forget_store()
+                await asyncio.sleep(0.5)
+
+    async def quiet(self, timeout_s: float, *, include_relay: bool = False) -> None:
+        """Until every decision consumer has handled everything it selects."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            checkpoints, selected = await self._retrying(self.heads)
+            names = [n for n in selected if include_relay or n != "relay"]
+            if all(checkpoints[n] >= selected[n] for n in names):
+                return
+            if time.monotonic() > deadline:
+                behind = {n: (checkpoints[n], selected[n]) for n in names}
+                raise AssertionError(f"not quiet in {timeout_s}s: {behind}\n{self.tails()}")
+            await asyncio.sleep(0.1)
+
+    async def feed(self, pace_s: float, slice_timeout_s: float) -> None:
+        """Write the recording slice by slice, each once the services handled the last."""
+        for appends in self.recording.slices():
+            began = time.monotonic()
+
+            async def write(appends: list[StreamAppend] = appends) -> None:
+                store = await self._store()
+                await store.append_bulk(appends)  # a retried batch writes nothing twice
+
+            await self._retrying(write)
+            await self.quiet(slice_timeout_s)
+            await asyncio.sleep(max(0.0, pace_s - (time.monotonic() - began)))
+
+    async def settle(self, timeout_s: float, quiet_s: float = 5.0) -> float:
+        """Until every consumer and the relay are at their heads and nothing new arrives."""
+        began = time.monotonic()
+        while True:
+            await self.quiet(max(1.0, timeout_s - (time.monotonic() - began)), include_relay=True)
+            head = self.tracker.head
+            await asyncio.sleep(quiet_s)
+            await self._retrying(self.heads)
+            if self.tracker.head == head:
                 return time.monotonic() - began
-            if time.monotonic() - began > timeout_s:
-                behind = {n: (checkpoints[n], selected[n]) for n in selected}
-                raise AssertionError(f"not settled in {timeout_s}s: {behind}\n{self.tails()}")
-            await asyncio.sleep(1.0)
 
     def tails(self) -> str:
         """The last lines of every service log (for failures)."""
@@ -399,12 +452,10 @@ class Session:
 
     async def collect(self) -> Outcome:
         """Everything the assertions need (the services are stopped; the exchange still runs)."""
-        checkpoints, selected = await self.heads()
-        store = await PostgresEventStore.connect(self.dsn)
-        try:
-            events = await store.read_all(limit=10_000_000)
-        finally:
-            await store.close()
+        checkpoints, selected = await self._retrying(self.heads)
+        store = await self._store()
+        events = await store.read_all(limit=10_000_000)
+        await self._forget_store()
         bus = await NatsBus.connect(self.nats.url, prefix=self.prefix)
         try:
             positions = []
@@ -434,20 +485,6 @@ def _weighted(kinds: tuple[str, ...]) -> list[str]:
     return [k for k in kinds for _ in range(weights.get(k, 1))]
 
 
-def _subject(event: Any) -> str:
-    return decode_event(event.type, event.data).subject()
-
-
-async def _consumer_named(store: PostgresEventStore, family: str) -> str | None:
-    # Consumer names carry a digest of their symbol group (features-<digest>, signals-<preset>-…).
-    pool: Any = store._pool
-    rows = await pool.fetch(
-        "SELECT consumer FROM consumer_checkpoints WHERE consumer LIKE $1", f"{family}%"
-    )
-    names = [r["consumer"] for r in rows]
-    return names[0] if names else None
-
-
 async def exchange_truth(sim_url: str) -> tuple[list[dict[str, Any]], dict[str, Decimal]]:
     """Our orders on the decided symbols and our balances, as the exchange reports them."""
     exchange = pro_exchange(
@@ -470,19 +507,24 @@ async def run_session(
     workdir: Path,
     plan: FaultPlan | None,
     *,
-    settle_timeout_s: float = 240.0,
-    on_outcome: Callable[[Outcome], None] = lambda _o: None,
+    slice_timeout_s: float = 180.0,
+    settle_timeout_s: float = 180.0,
 ) -> Outcome:
-    """One full session: clean when `plan` is None, else under its faults."""
+    """One full session: clean when `plan` is None, else with its faults during the feed."""
     session = Session(recording, workdir)
     began = time.monotonic()
     await session.prepare()
     try:
         await session.start()
         started_s = time.monotonic() - began
-        if plan is not None:
-            await session.inject(plan)
-        faults_s = time.monotonic() - began - started_s
+        slices = len(recording.slices())
+        # Spread the faults over the feed: each slice takes at least its share of their time.
+        pace_s = plan.count * plan.interval_s / slices if plan is not None else 0.0
+        faults = asyncio.create_task(session.inject(plan)) if plan is not None else None
+        await session.feed(pace_s, slice_timeout_s)
+        fed_s = time.monotonic() - began - started_s
+        if faults is not None:
+            await faults
         # The live feed is the one producer that never ends: stop it, then let the rest drain.
         await session.stop_service("ingest")
         settle_s = await session.settle(settle_timeout_s)
@@ -491,12 +533,12 @@ async def run_session(
         outcome = await session.collect()
         outcome.timings_s = {
             "start": round(started_s, 1),
-            "faults": round(faults_s, 1),
+            "feed": round(fed_s, 1),
             "settle": round(settle_s, 1),
             "total": round(time.monotonic() - began, 1),
         }
-        on_outcome(outcome)
         return outcome
     finally:
+        await session._forget_store()
         await session.stop_all()
         session.shutdown_servers()

@@ -93,10 +93,27 @@ def _balances(label: str, events: list[RecordedEvent], balances: dict[str, Decim
 
 def _pure_outputs(events: list[RecordedEvent]) -> set[tuple[str, str, bytes]]:
     return {
-        (str(e.event_id), e.type, msgspec.json.encode(e.data))
+        (str(e.event_id), e.type, msgspec.json.encode(e.data, order="sorted"))
         for e in events
         if _family(e.producer) in PURE
     }
+
+
+def _first_difference(
+    missing: set[tuple[str, str, bytes]], unexpected: set[tuple[str, str, bytes]]
+) -> str:
+    """The first missing output beside what the run holds under the same id (if anything)."""
+    if not missing:
+        return f"unexpected {sorted(unexpected)[0][:2]}"
+    event_id, kind, data = sorted(missing)[0]
+    twin = next((d for i, _k, d in unexpected if i == event_id), None)
+    if twin is None:
+        return f"{kind} {event_id} is missing"
+    want, got = msgspec.json.decode(data), msgspec.json.decode(twin)
+    fields = sorted(k for k in set(want) | set(got) if want.get(k) != got.get(k))
+    return f"{kind} {event_id} differs in " + ", ".join(
+        f"{k}: {str(want.get(k))[:300]} != {str(got.get(k))[:300]}" for k in fields
+    )
 
 
 def _decisions_on_shared_inputs(
@@ -109,17 +126,26 @@ def _decisions_on_shared_inputs(
     }
 
 
-def compare(clean: Outcome, chaos: Outcome) -> Report:
-    """Every check of both runs, then the runs against each other."""
+def compare(reference: list[RecordedEvent], chaos: Outcome, clean: Outcome | None) -> Report:
+    """Every check of each run, then the runs against the reference and each other."""
     report = Report()
-    report.problems += check_run("clean", clean)
     report.problems += check_run("chaos", chaos)
-    pure_clean, pure_chaos = _pure_outputs(clean.events), _pure_outputs(chaos.events)
-    if pure_clean != pure_chaos:
+    wanted, got = _pure_outputs(reference), _pure_outputs(chaos.events)
+    if wanted != got:
         report.problems.append(
-            f"features/signals outputs differ: {len(pure_clean - pure_chaos)} only clean,"
-            f" {len(pure_chaos - pure_clean)} only under faults"
+            f"features/signals outputs differ from the clean reference: {len(wanted - got)}"
+            f" missing, {len(got - wanted)} unexpected (of {len(wanted)}); first: "
+            + _first_difference(wanted - got, got - wanted)
         )
+    report.figures = {
+        "pure_outputs_compared": len(wanted),
+        "signals_generated": sum(e.type == "sig.signal_generated.v1" for e in reference),
+    }
+    if clean is None:
+        return report
+    report.problems += check_run("clean", clean)
+    if _pure_outputs(clean.events) != wanted:
+        report.problems.append("the clean run's features/signals outputs differ from the reference")
     shared = {e.event_id for e in clean.events} & {e.event_id for e in chaos.events}
     deciding_clean = _decisions_on_shared_inputs(clean.events, shared)
     deciding_chaos = _decisions_on_shared_inputs(chaos.events, shared)
@@ -133,15 +159,14 @@ def compare(clean: Outcome, chaos: Outcome) -> Report:
     orders_chaos = {e.data.order_id for e in chaos.events if isinstance(e.data, OrderSubmitted)}
     if orders_clean != orders_chaos:
         report.problems.append(f"orders differ: {orders_clean ^ orders_chaos}")
-    report.figures = {
-        "pure_outputs": len(pure_clean),
-        "decisions_on_shared_inputs": len(deciding_clean),
-        "orders": len(orders_clean),
+    report.figures |= {
+        "risk_execution_decisions_compared": len(deciding_clean),
+        "orders_compared": len(orders_clean),
     }
     return report
 
 
-def render(report: Report, clean: Outcome, chaos: Outcome, recorded: int) -> str:
+def render(report: Report, chaos: Outcome, clean: Outcome | None, recorded: int) -> str:
     """The comparison report, as printed by the test and written to CHAOS_REPORT."""
 
     def by_producer(outcome: Outcome) -> str:
@@ -154,19 +179,20 @@ def render(report: Report, clean: Outcome, chaos: Outcome, recorded: int) -> str
         )
         return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
-    lines = [
-        "chaos run report",
-        f"recorded market events: {recorded}",
-        f"clean: {len(clean.events)} events ({by_producer(clean)}); timings {clean.timings_s}",
-        f"chaos: {len(chaos.events)} events ({by_producer(chaos)}); timings {chaos.timings_s}",
-        f"decisions (clean): {decided(clean)}",
-        f"decisions (chaos): {decided(chaos)}",
+    runs = [("chaos", chaos)] + ([("clean", clean)] if clean is not None else [])
+    lines = ["chaos run report", f"recorded market events: {recorded}"]
+    for label, run in runs:
+        lines += [
+            f"{label}: {len(run.events)} events ({by_producer(run)}); timings {run.timings_s}",
+            f"{label} decisions: {decided(run)}",
+            f"{label} orders at the exchange: {len(run.orders)}",
+        ]
+    heads = {k: (chaos.checkpoints.get(k), v) for k, v in chaos.selected_heads.items()}
+    lines += [
         f"faults injected: {sum(chaos.faults.values())} {dict(sorted(chaos.faults.items()))}",
         f"restarts per service: {chaos.restarts}",
         f"compared: {report.figures}",
-        f"orders at the exchange: clean {len(clean.orders)}, chaos {len(chaos.orders)}",
-        f"checkpoints/heads (chaos): "
-        f"{ {k: (chaos.checkpoints.get(k), v) for k, v in chaos.selected_heads.items()} }",
+        f"checkpoints/heads (chaos): {heads}",
         "problems: " + ("none" if not report.problems else ""),
         *(f"  - {p}" for p in report.problems),
         "fault log (s since start, kind, detail):",

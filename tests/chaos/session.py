@@ -38,19 +38,19 @@ from tests.integration.test_signals_pipeline import features_config, itest_prese
 from tests.support.trading import regime
 
 RECORDED_VENUE = "chaosrec"  # the venue name of the recorded market data
-LIVE_VENUE = "chaoslive"  # the venue name of the live BTCUSDT feed
+LIVE_VENUE = "chaoslive"  # the venue name of the live feed
 DECIDED = ("ETHUSDT", "SOLUSDT")  # the recorded symbols the decision services trade
-LIVE = ("BTCUSDT",)
+LIVE = ("BNBUSDT",)  # not the features reference symbol (BTCUSDT): no live input reaches a decision
 QUIET_S = 600
 SCRIPTS = {
     "ETHUSDT": [quiet(QUIET_S), breakout(120, move_bps=60)],
     "SOLUSDT": [quiet(QUIET_S), fakeout(60, move_bps=30)],
 }
-RECORD_SPEED = 40.0
+RECORD_SPEED = 80.0
 RECORD_SIM_S = QUIET_S + 420  # past the breakout, the fake-out and the bars confirming them
 OURS = ("chaos-ours-key", "chaos-ours-secret")
 OPENING = {"USDT": Decimal(100_000)}
-SLICE_S = 30.0  # market time written between two waits for the decision services
+SLICE_S = 120.0  # market time written between two waits for the decision services
 
 
 @dataclass(frozen=True)
