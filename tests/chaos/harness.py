@@ -44,15 +44,12 @@ from breakout.features.core import FeaturesCore
 from breakout.risk.core import RiskCore
 from breakout.signals.core import SignalsCore
 from tests.chaos.reference import consumer_names
+from tests.chaos.services import service_specs
 from tests.chaos.session import (
     DECIDED,
-    LIVE,
-    LIVE_VENUE,
-    OPENING,
     OURS,
     RECORDED_VENUE,
     Recording,
-    script,
     write_preset,
 )
 from tests.support.servers import PrivateNats, PrivatePostgres
@@ -60,7 +57,6 @@ from tests.support.servers import PrivateNats, PrivatePostgres
 FAULT_KINDS = ("kill", "nats", "postgres", "ws_drop", "rate_limit")
 # The exchange is the outside world: its faults are drops and 429s, never a restart of its state.
 NOT_KILLED = ("exchange-sim",)
-API_TOKEN = "chaos-token-0123456789abcdef"
 
 
 @dataclass(frozen=True)
@@ -162,89 +158,7 @@ class Session:
 
     def specs(self) -> list[ServiceSpec]:
         """exchange_sim, the relay and every service, in start order."""
-        local = "http://127.0.0.1"
-        preset = self.recording.preset.name
-        specs = [
-            ServiceSpec(
-                "exchange-sim",
-                (
-                    script("breakout-exchange-sim"),
-                    *("run", "--port", str(self.sim_port), "--seed", "7"),
-                    *("--symbols", ",".join((*LIVE, *DECIDED)), "--history-days", "0.01"),
-                    *("--balances", ",".join(f"{k}={v}" for k, v in OPENING.items())),
-                    *("--weight-limit", "0"),
-                ),
-                {"SIM_API_KEY": OURS[0], "SIM_API_SECRET": OURS[1]},
-                health_url=f"{self.sim_url}/api/v3/ping",
-                layer=0,
-            )
-        ]
-
-        def health(name: str, argv: tuple[str, ...], env: dict[str, str], layer: int = 2) -> None:
-            port = free_port()
-            specs.append(
-                ServiceSpec(
-                    name,
-                    (script(argv[0]), *argv[1:], "--health-port", str(port)),
-                    env,
-                    health_url=f"{local}:{port}/health",
-                    layer=layer,
-                )
-            )
-
-        health("relay", ("breakout", "relay"), {}, layer=1)
-        health(
-            "ingest",
-            ("breakout-ingest", "--group", "live"),
-            {
-                "INGEST_GROUPS": f"live={','.join(LIVE)}",
-                "INGEST_VENUE": LIVE_VENUE,
-                "INGEST_BOOK_INTERVAL_MS": "500",
-                "INGEST_STALE_AFTER_S": "5",
-            },
-        )
-        health(
-            "features",
-            ("breakout-features", "run"),
-            {
-                "FEATURES_CONFIG": msgspec.json.encode(self.recording.features).decode(),
-                "FEATURES_SYMBOLS": ",".join(DECIDED),
-            },
-        )
-        health(
-            "signals",
-            ("breakout-signals", "run"),
-            {
-                "SIGNALS_PRESET": preset,
-                "SIGNALS_EXCHANGE": RECORDED_VENUE,
-                "SIGNALS_SYMBOLS": ",".join(DECIDED),
-            },
-        )
-        health("risk", ("breakout-risk", "run", "--preset", preset), {})
-        health(
-            "execution",
-            (
-                *("breakout-execution", "run", "--preset", preset),
-                *("--symbols", ",".join(DECIDED), "--broker", "live"),
-                "--i-understand-this-trades-real-money",
-            ),
-            {
-                "EXECUTION_VENUE": RECORDED_VENUE,
-                "EXECUTION_POLL_S": "0.2",
-                "EXECUTION_BALANCE_EVERY_S": "3600",
-            },
-        )
-        gateway_port = free_port()
-        specs.append(
-            ServiceSpec(
-                "gateway",
-                (script("breakout-gateway"), "run", "--port", str(gateway_port)),
-                {"BREAKOUT_API_TOKEN": API_TOKEN},
-                health_url=f"{local}:{gateway_port}/health",
-                layer=3,
-            )
-        )
-        return specs
+        return service_specs(self.recording, self.sim_port)
 
     def env(self) -> dict[str, str]:
         """What every service gets."""
@@ -398,7 +312,12 @@ class Session:
         while True:
             try:
                 return await what()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                asyncpg.InternalClientError,
+            ) as exc:
                 if time.monotonic() > deadline:
                     raise AssertionError(f"the store stayed away: {exc!r}") from exc
                 await self._forget_store()
@@ -528,8 +447,10 @@ async def run_session(
         # The live feed is the one producer that never ends: stop it, then let the rest drain.
         await session.stop_service("ingest")
         settle_s = await session.settle(settle_timeout_s)
-        for name in ("gateway", "execution", "risk", "signals", "features", "relay"):
-            await session.stop_service(name)
+        # Everything but the relay at once (SIGTERM: each finishes what it holds), then the relay.
+        services = ("gateway", "reconcile", "execution", "risk", "signals", "features")
+        await asyncio.gather(*(session.stop_service(name) for name in services))
+        await session.stop_service("relay")
         outcome = await session.collect()
         outcome.timings_s = {
             "start": round(started_s, 1),

@@ -28,6 +28,7 @@ PURE = ("features", "signals")
 # Producers whose decisions also read the exchange's answers (balances, fills): same ids.
 DECIDING = ("risk", "execution")
 BALANCE_TOLERANCE = Decimal("1e-8")
+DENIED = "risk.order_denied.v1"
 
 
 @dataclass
@@ -175,16 +176,20 @@ def render(report: Report, chaos: Outcome, clean: Outcome | None, recorded: int)
 
     def decided(outcome: Outcome) -> str:
         counts = Counter(
-            e.type for e in outcome.events if _family(e.producer) in ("signals", *DECIDING)
+            e.type
+            for e in outcome.events
+            if _family(e.producer) in ("signals", "reconcile", *DECIDING)
         )
         return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
 
     runs = [("chaos", chaos)] + ([("clean", clean)] if clean is not None else [])
     lines = ["chaos run report", f"recorded market events: {recorded}"]
     for label, run in runs:
+        denied = [f"{e.data.limit}: {e.data.reason}" for e in run.events if e.type == DENIED]
         lines += [
             f"{label}: {len(run.events)} events ({by_producer(run)}); timings {run.timings_s}",
             f"{label} decisions: {decided(run)}",
+            f"{label} denials: {denied}",
             f"{label} orders at the exchange: {len(run.orders)}",
         ]
     heads = {k: (chaos.checkpoints.get(k), v) for k, v in chaos.selected_heads.items()}

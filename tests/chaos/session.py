@@ -2,21 +2,20 @@
 
 Market data is recorded once (exchange_sim scripted into a compression then a breakout on
 ETHUSDT and a fake-out on SOLUSDT, read by the real ingest through ccxt), then written into the
-fresh store of each run before its services start. Both runs therefore decide over the same
-inputs in the same order; what the services derive from them (features, scans, signals, risk
-decisions, orders) carries ids derived from those inputs, so the two stores can be compared by
-id. Live market data still flows too: an ingest process reads BTCUSDT from an exchange_sim
-process (the one orders go to), where websocket drops and 429 storms hit it and the execution
-service; that data feeds no decision, because under faults it may differ.
+store of each run slice by slice (`Recording.slices`), each slice once the decision services
+have handled the one before. Every run therefore decides over the same inputs in the same
+order; what the services derive from them carries ids derived from those inputs, so runs (and
+the in-memory reference, reference.py) can be compared by id. Live market data still flows
+too: an ingest process reads BNBUSDT from the exchange_sim process the orders go to, where
+websocket drops and 429 storms hit it and the execution service; that data feeds no decision of
+the recorded symbols, because under faults it may differ.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -47,7 +46,7 @@ SCRIPTS = {
     "SOLUSDT": [quiet(QUIET_S), fakeout(60, move_bps=30)],
 }
 RECORD_SPEED = 80.0
-RECORD_SIM_S = QUIET_S + 420  # past the breakout, the fake-out and the bars confirming them
+RECORD_SIM_S = QUIET_S + 180  # past the breakout (about 540 s in), the fake-out and their bars
 OURS = ("chaos-ours-key", "chaos-ours-secret")
 OPENING = {"USDT": Decimal(100_000)}
 SLICE_S = 120.0  # market time written between two waits for the decision services
@@ -136,36 +135,16 @@ async def record_market(infra: InfraSettings) -> Recording:
         finally:
             await store.close()
     market = [e for e in events if e.stream.startswith("md.")]
-    return Recording(events=market, preset=itest_preset(), features=features_config())
+    return Recording(events=market, preset=chaos_preset(), features=features_config())
 
 
-@dataclass
-class ServiceEnv:
-    """Everything a run's service processes need to know."""
-
-    workdir: Path
-    database_url: str
-    nats_url: str
-    bus_prefix: str
-    sim_url: str
-    api_token: str
-    presets_dir: Path
-    features: FeaturesConfig
-    preset: Preset
-    extra: dict[str, str] = field(default_factory=dict)
-
-    def shared(self) -> dict[str, str]:
-        """The environment every service gets (on top of this process's own)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "COV_"))}
-        return env | {
-            "DATABASE_URL": self.database_url,
-            "NATS_URL": self.nats_url,
-            "BREAKOUT_BUS_PREFIX": self.bus_prefix,
-            "BREAKOUT_PRESETS_DIR": str(self.presets_dir),
-            "BREAKOUT_LOG_LEVEL": "INFO",
-            "PYTHONUNBUFFERED": "1",
-            **self.extra,
-        }
+def chaos_preset() -> Preset:
+    """The signals pipeline test's preset, with the lowest reward/risk the schema allows, so a
+    signal of the scripted breakout becomes an order more often than not (the money checks
+    then have something to check)."""
+    preset = itest_preset()
+    risk = msgspec.structs.replace(preset.risk, min_reward_risk=0.5)
+    return msgspec.structs.replace(preset, risk=risk)
 
 
 def script(name: str) -> str:
@@ -179,8 +158,3 @@ def write_preset(directory: Path, preset: Preset) -> Path:
     path = directory / f"{preset.name}.json"
     path.write_bytes(msgspec.json.encode(preset))
     return path
-
-
-def opening_balances() -> Mapping[str, Decimal]:
-    """Our account at the exchange when a run starts."""
-    return OPENING

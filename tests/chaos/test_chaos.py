@@ -8,6 +8,7 @@ against a clean reference (see harness.py, report.py).
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -28,13 +29,17 @@ CLEAN = os.environ.get("CHAOS_CLEAN", "") == "1"
 async def test_faults_change_no_decision_and_lose_or_duplicate_nothing(
     infra: InfraSettings, tmp_path: Path
 ) -> None:
+    began = time.monotonic()
     recording = await record_market(infra)
+    recorded_s = time.monotonic() - began
     reference = await reference_outputs(recording)
+    referenced_s = time.monotonic() - began - recorded_s
     plan = FaultPlan(count=FAULTS, interval_s=INTERVAL_S)
     chaos = await run_session(recording, tmp_path / "chaos", plan)
     clean = await run_session(recording, tmp_path / "clean", None) if CLEAN else None
     report = compare(reference, chaos, clean)
     text = render(report, chaos, clean, len(recording.events))
+    text += f"\nrecording {recorded_s:.1f}s, in-memory reference {referenced_s:.1f}s"
     print(text)
     if out := os.environ.get("CHAOS_REPORT"):
         Path(out).write_text(text + "\n")
