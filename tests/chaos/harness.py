@@ -17,6 +17,7 @@ import os
 import random
 import signal
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ from breakout.common.store.port import StreamAppend
 from breakout.common.store.postgres import PostgresEventStore
 from breakout.execution.core import ExecutionCore
 from breakout.features.core import FeaturesCore
+from breakout.gateway.readmodels.registry import ReadModels
 from breakout.risk.core import RiskCore
 from breakout.signals.core import SignalsCore
 from tests.chaos.reference import consumer_names
@@ -111,10 +113,14 @@ def _fast_backoff() -> Backoff:
 class Session:
     """One run of the whole system over a recording."""
 
-    def __init__(self, recording: Recording, workdir: Path) -> None:
+    def __init__(self, recording: Recording, workdir: Path, shared_pg: str | None = None) -> None:
         self.recording = recording
         self.workdir = workdir
-        self.pg = PrivatePostgres(workdir / "postgres")
+        # A private cluster (restartable) where the machine has the binaries; else a database
+        # of its own on the shared server `shared_pg`, and no Postgres restarts.
+        self.pg = PrivatePostgres(workdir / "postgres") if shared_pg is None else None
+        self.admin_url = self.pg.url if self.pg is not None else str(shared_pg)
+        self.database = f"chaos_{uuid.uuid4().hex[:10]}"
         self.nats = PrivateNats(workdir / "nats")
         self.sim_port = free_port()
         self.prefix = "chaos"
@@ -126,12 +132,13 @@ class Session:
         self.fault_log: list[tuple[float, str, str]] = []
         self.started = time.monotonic()
         self.tracker = HeadTracker(self.consumer_subjects())
+        self.deciding = (*consumer_names(recording), "risk", "execution")
         self._harness_store: PostgresEventStore | None = None
 
     @property
     def dsn(self) -> str:
         """The run's store."""
-        return self.pg.url.rpartition("/")[0] + "/breakout"
+        return self.admin_url.rpartition("/")[0] + "/" + self.database
 
     @property
     def sim_url(self) -> str:
@@ -142,11 +149,12 @@ class Session:
 
     async def prepare(self) -> None:
         """Servers up, a migrated store holding the recording."""
-        self.pg.start()
+        if self.pg is not None:
+            self.pg.start()
         self.nats.start()
-        admin = await asyncpg.connect(self.pg.url)
+        admin = await asyncpg.connect(self.admin_url)
         try:
-            await admin.execute('CREATE DATABASE "breakout"')
+            await admin.execute(f'CREATE DATABASE "{self.database}"')
         finally:
             await admin.close()
         await migrate(self.dsn)
@@ -210,10 +218,17 @@ class Session:
             names = [n for n in self.tasks if self.runners[n].spec.layer == layer]
             await asyncio.gather(*(self.stop_service(n) for n in names))
 
-    def shutdown_servers(self) -> None:
-        """Stop the private servers."""
+    async def shutdown_servers(self) -> None:
+        """Stop the private servers (or drop the database on the shared one)."""
         self.nats.stop()
-        self.pg.remove()
+        if self.pg is not None:
+            self.pg.remove()
+            return
+        admin = await asyncpg.connect(self.admin_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        finally:
+            await admin.close()
 
     # -- faults ---------------------------------------------------------------------------
 
@@ -247,6 +262,7 @@ class Session:
                 return f"down {down_s:.1f}s"
             case "postgres":
                 down_s = rng.uniform(0.5, 2.0)
+                assert self.pg is not None, "no private Postgres: leave out its restarts"
                 await asyncio.to_thread(self.pg.stop)
                 await asyncio.sleep(down_s)
                 await asyncio.to_thread(self.pg.start)
@@ -270,8 +286,8 @@ class Session:
     # -- settling and reading the truth ----------------------------------------------------
 
     def consumer_subjects(self) -> dict[str, tuple[str, ...]]:
-        """The decision consumers (by durable name) and the subjects each selects, from their
-        real cores."""
+        """Every durable consumer of the run (by name) and the subjects it selects, from the
+        real cores and read models."""
         preset = self.recording.preset
         features_name, signals_name = consumer_names(self.recording)
         features = msgspec.structs.replace(self.recording.features, symbols=DECIDED)
@@ -281,6 +297,8 @@ class Session:
             "risk": RiskCore([preset]),
             "execution": ExecutionCore([preset]),
         }
+        # The gateway's read models are durable consumers too (`gateway-<model>`).
+        cores |= {f"gateway-{model.name}": model for model in ReadModels().all()}
         return {name: tuple(core.subjects) for name, core in cores.items()}
 
     async def heads(self) -> tuple[dict[str, int], dict[str, int]]:
@@ -323,12 +341,13 @@ class Session:
                 await self._forget_store()
                 await asyncio.sleep(0.5)
 
-    async def quiet(self, timeout_s: float, *, include_relay: bool = False) -> None:
-        """Until every decision consumer has handled everything it selects."""
+    async def quiet(self, timeout_s: float, *, everyone: bool = False) -> None:
+        """Until every decision consumer (`everyone`: every consumer and the relay) has handled
+        everything it selects."""
         deadline = time.monotonic() + timeout_s
         while True:
             checkpoints, selected = await self._retrying(self.heads)
-            names = [n for n in selected if include_relay or n != "relay"]
+            names = [n for n in selected if everyone or n in self.deciding]
             if all(checkpoints[n] >= selected[n] for n in names):
                 return
             if time.monotonic() > deadline:
@@ -353,7 +372,7 @@ class Session:
         """Until every consumer and the relay are at their heads and nothing new arrives."""
         began = time.monotonic()
         while True:
-            await self.quiet(max(1.0, timeout_s - (time.monotonic() - began)), include_relay=True)
+            await self.quiet(max(1.0, timeout_s - (time.monotonic() - began)), everyone=True)
             head = self.tracker.head
             await asyncio.sleep(quiet_s)
             await self._retrying(self.heads)
@@ -426,11 +445,12 @@ async def run_session(
     workdir: Path,
     plan: FaultPlan | None,
     *,
+    shared_pg: str | None = None,
     slice_timeout_s: float = 180.0,
     settle_timeout_s: float = 180.0,
 ) -> Outcome:
     """One full session: clean when `plan` is None, else with its faults during the feed."""
-    session = Session(recording, workdir)
+    session = Session(recording, workdir, shared_pg)
     began = time.monotonic()
     await session.prepare()
     try:
@@ -462,4 +482,4 @@ async def run_session(
     finally:
         await session._forget_store()
         await session.stop_all()
-        session.shutdown_servers()
+        await session.shutdown_servers()

@@ -13,6 +13,7 @@ the recorded symbols, because under faults it may differ.
 
 from __future__ import annotations
 
+import gzip
 import sys
 import uuid
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from pathlib import Path
 import msgspec
 
 from breakout.common.config import InfraSettings
-from breakout.common.events import NewEvent, RecordedEvent
+from breakout.common.events import NewEvent, RecordedEvent, StoredEvent, decode_wire, encode_wire
 from breakout.common.events.regime import REGIME_STREAM
 from breakout.common.presets import Preset
 from breakout.common.store.port import StreamAppend
@@ -49,6 +50,7 @@ RECORD_SPEED = 80.0
 RECORD_SIM_S = QUIET_S + 180  # past the breakout (about 540 s in), the fake-out and their bars
 OURS = ("chaos-ours-key", "chaos-ours-secret")
 OPENING = {"USDT": Decimal(100_000)}
+RECORDING = Path(__file__).parent / "data" / "session.jsonl.gz"
 SLICE_S = 120.0  # market time written between two waits for the decision services
 
 
@@ -98,6 +100,34 @@ class Recording:
             else:
                 appends.append(StreamAppend(stream=event.stream, events=[new]))
         return slices
+
+
+def load_recording(path: Path = RECORDING) -> Recording:
+    """The committed recording (`python -m tests.chaos.record` makes a new one)."""
+    with gzip.open(path, "rb") as lines:
+        events = [decode_wire(line).decode() for line in lines if line.strip()]
+    return Recording(events=events, preset=chaos_preset(), features=features_config())
+
+
+def save_recording(recording: Recording, path: Path = RECORDING) -> None:
+    """Write the recording's events as gzipped JSON lines (the bus's wire format)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as file, gzip.GzipFile(fileobj=file, mode="wb", mtime=0) as out:
+        for event in recording.events:
+            raw = StoredEvent(
+                position=event.position,
+                stream=event.stream,
+                version=event.version,
+                event_id=event.event_id,
+                type=event.type,
+                occurred_at=event.occurred_at,
+                recorded_at=event.recorded_at,
+                producer=event.producer,
+                causation_id=event.causation_id,
+                correlation_id=event.correlation_id,
+                data=msgspec.Raw(msgspec.json.encode(event.data)),
+            )
+            out.write(encode_wire(raw) + b"\n")
 
 
 async def record_market(infra: InfraSettings) -> Recording:

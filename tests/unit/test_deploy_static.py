@@ -29,6 +29,7 @@ from yamllint import linter
 from breakout.common.bus.nats import stream_subjects
 from breakout.common.bus.permissions import SERVICE_USERS, publish_allow, render_authorization
 from breakout.common.devstack.services import RunOptions, parse_groups, plan_services, script_path
+from breakout.gateway.readmodels.registry import ReadModels
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -144,6 +145,12 @@ def test_the_nats_permissions_are_generated_from_the_table() -> None:
         events = set(stream_subjects("")) & set(publish_allow(user))
         assert bool(events) == (user.name == "relay"), user.name
         assert f"password: ${user.password_env}," in wanted
+
+
+def test_the_gateway_user_owns_every_read_model_consumer() -> None:
+    gateway = next(user for user in SERVICE_USERS if user.name == "gateway")
+    models = {f"gateway-{model.name}" for model in ReadModels().all()}
+    assert set(gateway.consumers) == models
 
 
 def test_every_bus_service_logs_in_as_its_own_user() -> None:

@@ -23,7 +23,7 @@ from breakout.common.bus.nats import stream_name, stream_subjects
 # The presets shipped in presets/: a signals consumer is named after its preset.
 PRESETS = ("breakout_v1", "high_liquidity_top30", "high_percent_breakout")
 # The gateway's read models, one durable consumer each (`gateway-<model>`).
-GATEWAY_MODELS = ("control", "density", "features", "news", "recent", "regime", "signals")
+GATEWAY_MODELS = ("control", "density", "features", "news", "regime", "signals", "trading")
 
 
 @dataclass(frozen=True)
