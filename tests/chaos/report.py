@@ -5,21 +5,31 @@ Each run on its own:
     every consumer's checkpoint reaches the last event it selects (the relay: the store's head);
     no client order id twice at the exchange, none there that the log did not submit;
     the exchange's balances equal the opening balances plus the fills in the log (per asset).
-Between the runs (the same recorded inputs):
+Against the clean reference (the same recorded inputs, the same cores in memory):
     the features and signals services, whose inputs are the recording alone, derived the same
-    events, id for id and field for field; the risk and execution decisions taken on an input
-    both runs hold have the same ids and types; the same orders were submitted.
+    events, id for id and field for field.
+Between a clean run of the processes and the faulty one (`make chaos`):
+    risk and execution decided every input both runs hold under the same derived id, of the
+    same kind, except where the faults tripped the kill switch and risk denied what it approved
+    in the clean run (failing closed); no order under faults that the clean run did not place.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import msgspec
 
-from breakout.common.events import OrderFillReceived, OrderSubmitted, RecordedEvent
+from breakout.common.events import (
+    KillSwitchTripped,
+    OrderDenied,
+    OrderFillReceived,
+    OrderSubmitted,
+    RecordedEvent,
+)
 from tests.chaos.harness import Outcome
 from tests.chaos.session import OPENING
 
@@ -147,24 +157,55 @@ def compare(reference: list[RecordedEvent], chaos: Outcome, clean: Outcome | Non
     report.problems += check_run("clean", clean)
     if _pure_outputs(clean.events) != wanted:
         report.problems.append("the clean run's features/signals outputs differ from the reference")
-    shared = {e.event_id for e in clean.events} & {e.event_id for e in chaos.events}
-    deciding_clean = _decisions_on_shared_inputs(clean.events, shared)
-    deciding_chaos = _decisions_on_shared_inputs(chaos.events, shared)
-    if deciding_clean != deciding_chaos:
-        report.problems.append(
-            f"risk/execution decisions on shared inputs differ: "
-            f"{sorted(deciding_clean - deciding_chaos)[:5]} only clean, "
-            f"{sorted(deciding_chaos - deciding_clean)[:5]} only under faults"
+    report.problems += _same_decisions(clean, chaos, report)
+    return report
+
+
+def _same_decisions(clean: Outcome, chaos: Outcome, report: Report) -> list[str]:
+    """Risk and execution decide on each input both runs hold (same id, same type) under the
+    same derived id. Their kind may differ in one way only: the faults tripped the kill switch
+    (gap storms, the exchange unreachable) and risk denied what it approved in the clean run —
+    the system failing closed. No order is placed under faults that the clean run did not."""
+    kinds_clean = {e.event_id: e.type for e in clean.events}
+    kinds_chaos = {e.event_id: e.type for e in chaos.events}
+    shared = {i for i, kind in kinds_clean.items() if kinds_chaos.get(i) == kind}
+    clean_decided = _decisions_on_shared_inputs(clean.events, shared)
+    chaos_decided = _decisions_on_shared_inputs(chaos.events, shared)
+    problems = []
+    if {i for i, _ in clean_decided} != {i for i, _ in chaos_decided}:
+        problems.append(
+            "risk/execution decided other inputs: "
+            f"{sorted(clean_decided - chaos_decided)[:5]} only clean, "
+            f"{sorted(chaos_decided - clean_decided)[:5]} only under faults"
         )
-    orders_clean = {e.data.order_id for e in clean.events if isinstance(e.data, OrderSubmitted)}
+    tripped = [e.data for e in chaos.events if isinstance(e.data, KillSwitchTripped)]
+    automatic = [k for k in tripped if k.trigger != "operator"]
+    failed_closed = set()
+    by_id = {e.event_id: e.data for e in chaos.events}
+    for event_id, kind in sorted(chaos_decided - clean_decided):
+        denial = by_id.get(uuid.UUID(event_id))
+        if isinstance(denial, OrderDenied) and denial.limit == "kill_switch" and automatic:
+            failed_closed.add(event_id)
+        else:
+            problems.append(f"risk/execution decided {event_id} differently: {kind} under faults")
+    orders_clean = {
+        e.data.order_id: str(e.causation_id)
+        for e in clean.events
+        if isinstance(e.data, OrderSubmitted)
+    }
     orders_chaos = {e.data.order_id for e in chaos.events if isinstance(e.data, OrderSubmitted)}
-    if orders_clean != orders_chaos:
-        report.problems.append(f"orders differ: {orders_clean ^ orders_chaos}")
+    if extra := orders_chaos - set(orders_clean):
+        problems.append(f"orders under faults that the clean run did not place: {extra}")
+    for order_id in set(orders_clean) - orders_chaos:
+        if orders_clean[order_id] not in failed_closed:
+            problems.append(f"order {order_id} of the clean run missing under faults")
     report.figures |= {
-        "risk_execution_decisions_compared": len(deciding_clean),
+        "risk_execution_decisions_compared": len(clean_decided),
+        "denied_by_the_kill_switch_under_faults": len(failed_closed),
+        "kill_switch_trips": [f"{k.trigger}: {k.reason}" for k in tripped],
         "orders_compared": len(orders_clean),
     }
-    return report
+    return problems
 
 
 def render(report: Report, chaos: Outcome, clean: Outcome | None, recorded: int) -> str:
