@@ -16,6 +16,7 @@ import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from breakout.common.bus.nats import client_auth
 from breakout.gateway.hub import Hub
 from breakout.gateway.patterns import minimal
 
@@ -40,12 +41,8 @@ class NatsTap:
         password: str | None = None,
     ) -> None:
         self.url = url
-        self._auth: dict[str, str] = (
-            # The gateway's NATS user may subscribe to events (read-only) and its own inbox.
-            {"user": user, "password": password or "", "inbox_prefix": f"_INBOX_{user}"}
-            if user
-            else {}
-        )
+        # The gateway's NATS user may subscribe to events (read-only) and to its own inbox.
+        self._auth = client_auth(user, password)
         self.prefix = prefix
         self.patterns = tuple(minimal(patterns))
         self.hub = hub

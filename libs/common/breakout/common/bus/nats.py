@@ -75,11 +75,16 @@ def stream_subjects(prefix: str) -> list[str]:
     return [f"{root}.>" for root in DOMAIN_ROOTS]
 
 
-def _auth(user: str | None, password: str | None) -> dict[str, str]:
-    """nats.connect arguments for a user (none: the URL's own credentials, if any)."""
+def inbox_prefix(user: str) -> str:
+    """The reply subjects of a NATS user: its permissions let it subscribe to these alone."""
+    return f"_INBOX_{user}"
+
+
+def client_auth(user: str | None, password: str | None) -> dict[str, str]:
+    """`nats.connect` arguments for a user (none: the URL's own credentials, if any)."""
     if not user:
         return {}
-    return {"user": user, "password": password or "", "inbox_prefix": f"_INBOX_{user}"}
+    return {"user": user, "password": password or "", "inbox_prefix": inbox_prefix(user)}
 
 
 def _same_stream(current: api.StreamConfig, wanted: api.StreamConfig) -> bool:
@@ -185,7 +190,7 @@ class NatsBus:
             reconnected_cb=reconnected,
             closed_cb=closed,
             error_cb=error,
-            **_auth(user, password),
+            **client_auth(user, password),
         )
         return cls(
             client,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from breakout.common.bus.nats import stream_name, stream_subjects
+from breakout.common.bus.nats import inbox_prefix, stream_name, stream_subjects
 
 # The presets shipped in presets/: a signals consumer is named after its preset.
 PRESETS = ("breakout_v1", "high_liquidity_top30", "high_percent_breakout")
@@ -45,11 +45,6 @@ class BusUser:
     def inbox_prefix(self) -> str:
         """This user's reply subjects (see `NatsBus.connect`)."""
         return inbox_prefix(self.name)
-
-
-def inbox_prefix(user: str) -> str:
-    """The inbox prefix of a NATS user: replies to it are for it alone."""
-    return f"_INBOX_{user}"
 
 
 SERVICE_USERS: tuple[BusUser, ...] = (
