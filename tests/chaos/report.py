@@ -164,48 +164,52 @@ def compare(reference: list[RecordedEvent], chaos: Outcome, clean: Outcome | Non
 def _same_decisions(clean: Outcome, chaos: Outcome, report: Report) -> list[str]:
     """Risk and execution decide on each input both runs hold (same id, same type) under the
     same derived id. Their kind may differ in one way only: the faults tripped the kill switch
-    (gap storms, the exchange unreachable) and risk denied what it approved in the clean run —
-    the system failing closed. No order is placed under faults that the clean run did not."""
+    (a gap storm, the exchange unreachable) and risk denied what it approved in the clean run —
+    the system failing closed; what the clean run then did with that order (its cancel, its
+    fills) has no counterpart under faults. No order is placed under faults that the clean run
+    did not place."""
     kinds_clean = {e.event_id: e.type for e in clean.events}
     kinds_chaos = {e.event_id: e.type for e in chaos.events}
     shared = {i for i, kind in kinds_clean.items() if kinds_chaos.get(i) == kind}
-    clean_decided = _decisions_on_shared_inputs(clean.events, shared)
-    chaos_decided = _decisions_on_shared_inputs(chaos.events, shared)
-    problems = []
-    if {i for i, _ in clean_decided} != {i for i, _ in chaos_decided}:
-        problems.append(
-            "risk/execution decided other inputs: "
-            f"{sorted(clean_decided - chaos_decided)[:5]} only clean, "
-            f"{sorted(chaos_decided - clean_decided)[:5]} only under faults"
-        )
+    decided_clean = {uuid.UUID(i): k for i, k in _decisions_on_shared_inputs(clean.events, shared)}
+    decided_chaos = {uuid.UUID(i): k for i, k in _decisions_on_shared_inputs(chaos.events, shared)}
     tripped = [e.data for e in chaos.events if isinstance(e.data, KillSwitchTripped)]
-    automatic = [k for k in tripped if k.trigger != "operator"]
-    failed_closed = set()
-    by_id = {e.event_id: e.data for e in chaos.events}
-    for event_id, kind in sorted(chaos_decided - clean_decided):
-        denial = by_id.get(uuid.UUID(event_id))
+    automatic = any(k.trigger != "operator" for k in tripped)
+    data_chaos = {e.event_id: e.data for e in chaos.events}
+    problems, failed_closed = [], set()
+    for event_id in decided_clean.keys() & decided_chaos.keys():
+        if decided_clean[event_id] == decided_chaos[event_id]:
+            continue
+        denial = data_chaos[event_id]
         if isinstance(denial, OrderDenied) and denial.limit == "kill_switch" and automatic:
             failed_closed.add(event_id)
         else:
-            problems.append(f"risk/execution decided {event_id} differently: {kind} under faults")
-    orders_clean = {
-        e.data.order_id: str(e.causation_id)
+            problems.append(f"{event_id}: {decided_clean[event_id]} clean, {denial.type_tag()}")
+    # Orders the clean run placed from intents the faulty run denied: theirs alone.
+    theirs = {
+        e.data.order_id
         for e in clean.events
-        if isinstance(e.data, OrderSubmitted)
+        if isinstance(e.data, OrderSubmitted) and e.causation_id in failed_closed
     }
+    data_clean = {e.event_id: e.data for e in clean.events}
+    for event_id in decided_clean.keys() - decided_chaos.keys():
+        if getattr(data_clean[event_id], "order_id", None) not in theirs:
+            problems.append(f"{event_id}: {decided_clean[event_id]} only in the clean run")
+    for event_id in decided_chaos.keys() - decided_clean.keys():
+        problems.append(f"{event_id}: {decided_chaos[event_id]} only under faults")
+    orders_clean = {e.data.order_id for e in clean.events if isinstance(e.data, OrderSubmitted)}
     orders_chaos = {e.data.order_id for e in chaos.events if isinstance(e.data, OrderSubmitted)}
-    if extra := orders_chaos - set(orders_clean):
+    if extra := orders_chaos - orders_clean:
         problems.append(f"orders under faults that the clean run did not place: {extra}")
-    for order_id in set(orders_clean) - orders_chaos:
-        if orders_clean[order_id] not in failed_closed:
-            problems.append(f"order {order_id} of the clean run missing under faults")
+    if missing := orders_clean - orders_chaos - theirs:
+        problems.append(f"orders of the clean run missing under faults: {missing}")
     report.figures |= {
-        "risk_execution_decisions_compared": len(clean_decided),
+        "risk_execution_decisions_compared": len(decided_clean),
         "denied_by_the_kill_switch_under_faults": len(failed_closed),
         "kill_switch_trips": [f"{k.trigger}: {k.reason}" for k in tripped],
         "orders_compared": len(orders_clean),
     }
-    return problems
+    return [f"risk/execution: {p}" for p in problems]
 
 
 def render(report: Report, chaos: Outcome, clean: Outcome | None, recorded: int) -> str:

@@ -8,6 +8,7 @@ against a clean reference (see harness.py, report.py).
 from __future__ import annotations
 
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -46,6 +47,8 @@ async def test_faults_change_no_decision_and_lose_or_duplicate_nothing(
         if CLEAN
         else None
     )
+    if dump := os.environ.get("CHAOS_DUMP"):  # to study a failed run's stores offline
+        Path(dump).write_bytes(pickle.dumps((reference, chaos, clean)))
     report = compare(reference, chaos, clean)
     text = render(report, chaos, clean, len(recording.events))
     text += f"\nin-memory reference {referenced_s:.1f}s"
