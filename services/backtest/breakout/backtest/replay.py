@@ -203,9 +203,7 @@ def _compare(
     expected: list[_Expected],
     recorded: list[RecordedEvent],
 ) -> None:
-    ref = InputRef(
-        event_id=event.event_id, position=event.position, type=event.type, stream=event.stream
-    )
+    ref = _ref(event)
     by_id = {r.event_id: r for r in recorded}
     for out in expected:
         counts = report.counts.setdefault(out.type, TypeCount())
@@ -219,6 +217,11 @@ def _compare(
                     type=out.type,
                     stream=out.stream,
                     input=ref,
+                    diffs=[
+                        FieldDiff(
+                            path="payload", recorded=None, recomputed=msgspec.to_builtins(out.data)
+                        )
+                    ],
                 )
             )
             continue
@@ -246,7 +249,7 @@ def _compare(
                 type=extra.type,
                 stream=extra.stream,
                 input=ref,
-                diffs=_fields(extra.data, "recorded"),
+                diffs=_only_recorded(extra.data),
             )
         )
 
@@ -287,17 +290,14 @@ def field_diff(recorded: Any, recomputed: Any, path: str = "") -> list[FieldDiff
     return out[:MAX_FIELD_DIFFS]
 
 
-def _fields(data: object, side: Literal["recorded", "recomputed"]) -> list[FieldDiff]:
-    built = msgspec.to_builtins(data)
-    items = built.items() if isinstance(built, dict) else [("payload", built)]
-    return [
-        FieldDiff(
-            path=str(k),
-            recorded=v if side == "recorded" else None,
-            recomputed=v if side == "recomputed" else None,
-        )
-        for k, v in list(items)[:MAX_FIELD_DIFFS]
-    ]
+def _ref(event: RecordedEvent) -> InputRef:
+    return InputRef(
+        event_id=event.event_id, position=event.position, type=event.type, stream=event.stream
+    )
+
+
+def _only_recorded(data: object) -> list[FieldDiff]:
+    return [FieldDiff(path="payload", recorded=msgspec.to_builtins(data), recomputed=None)]
 
 
 async def _unexplained(report: ConsumerReport, reads: AuditReads, matched: set[uuid.UUID]) -> None:
@@ -311,14 +311,7 @@ async def _unexplained(report: ConsumerReport, reads: AuditReads, matched: set[u
             cause = causes.get(stray.causation_id) if stray.causation_id else None
             if cause is not None and cause.position <= report.from_position:
                 continue  # the output of an input before the window, committed inside it
-            ref = None
-            if cause is not None:
-                ref = InputRef(
-                    event_id=cause.event_id,
-                    position=cause.position,
-                    type=cause.type,
-                    stream=cause.stream,
-                )
+            ref = _ref(cause) if cause is not None else None
             report.counts.setdefault(stray.type, TypeCount()).recorded += 1
             report.divergences.append(
                 Divergence(
@@ -327,7 +320,7 @@ async def _unexplained(report: ConsumerReport, reads: AuditReads, matched: set[u
                     type=stray.type,
                     stream=stray.stream,
                     input=ref,
-                    diffs=_fields(stray.data, "recorded"),
+                    diffs=_only_recorded(stray.data),
                 )
             )
         if len(page) < 5000:
