@@ -167,13 +167,15 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
                 ended_db = await conn.fetchval("SELECT now()")
             finally:
                 await conn.close()
-        return await figures(dsn, args, samples, memory, started_db, ended_db)
+        return await figures(
+            dsn, args, samples=samples, memory=memory, start=started_db, end=ended_db
+        )
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
 
 
-async def figures(dsn: str, args: argparse.Namespace, samples: list[dict[str, object]],
+async def figures(dsn: str, args: argparse.Namespace, *, samples: list[dict[str, object]],
                   memory: list[dict[str, float]], start: object, end: object,
                   ) -> dict[str, object]:  # fmt: skip
     conn = await asyncpg.connect(dsn)
