@@ -120,6 +120,23 @@ FROM (SELECT extract(epoch FROM recorded_at - occurred_at) * 1000 AS ms
       FROM events WHERE category = ANY($1::text[]) AND recorded_at >= $2 AND recorded_at < $3) t
 """
 
+# From the moment ingest received the market event (wall clock) rather than the exchange's own
+# time: the simulator's clock falls behind the wall on a loaded machine, and a real exchange's
+# clock is not ours either. The market event is the output's cause (features) or its cause's
+# cause (signals, whose inputs are features); both share the output's occurred_at.
+LATENCY_FROM_RECEIVE = """
+SELECT count(*) AS n,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY ms) AS p50,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY ms) AS p99
+FROM (SELECT extract(epoch FROM o.recorded_at) * 1000
+             - coalesce(c.data->>'received_ts_ms', m.data->>'received_ts_ms')::bigint AS ms
+      FROM events o
+      JOIN events c ON c.event_id = o.causation_id AND c.occurred_at = o.occurred_at
+      LEFT JOIN events m ON m.event_id = c.causation_id AND m.occurred_at = c.occurred_at
+      WHERE o.category = ANY($1::text[]) AND o.recorded_at >= $2 AND o.recorded_at < $3) t
+WHERE ms IS NOT NULL
+"""
+
 COUNTS = """
 SELECT category, count(*) AS n FROM events
 WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY category
@@ -183,7 +200,11 @@ async def figures(dsn: str, args: argparse.Namespace, *, samples: list[dict[str,
         counts = {r["category"]: r["n"] for r in await conn.fetch(COUNTS, start, end)}
         third = (end - start) / 3  # type: ignore[operator]
         out: dict[str, object] = {}
-        for name, categories in (("md", ("md.trade",)), ("feature", FEATURES), ("signal", SIGNALS)):
+        for name, categories in (
+            ("market_data", ("md.trade",)),
+            ("feature", FEATURES),
+            ("signal", SIGNALS),
+        ):
             cats = [c for c in counts if c.startswith(categories)]
             whole = await conn.fetchrow(LATENCY, cats, start, end)
             first = await conn.fetchrow(LATENCY, cats, start, start + third)  # type: ignore[operator]
@@ -193,6 +214,11 @@ async def figures(dsn: str, args: argparse.Namespace, *, samples: list[dict[str,
             out[f"e2e.latency_{name}_events"] = whole["n"]
             out[f"load.latency_{name}_p50_first_third_ms"] = first["p50"]
             out[f"load.latency_{name}_p50_last_third_ms"] = last["p50"]
+            if name != "market_data":
+                received = await conn.fetchrow(LATENCY_FROM_RECEIVE, cats, start, end)
+                out[f"e2e.latency_{name}_from_receive_p50_ms"] = received["p50"]
+                out[f"e2e.latency_{name}_from_receive_p99_ms"] = received["p99"]
+                out[f"e2e.latency_{name}_from_receive_events"] = received["n"]
     finally:
         await conn.close()
     wall = float(samples[-1]["at"]) - float(samples[0]["at"])  # type: ignore[arg-type]
