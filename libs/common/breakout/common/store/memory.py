@@ -147,9 +147,11 @@ class InMemoryEventStore:
     ) -> list[StoredEvent]:
         """Events after `after` in global order, payload as JSON."""
         out: list[StoredEvent] = []
-        candidates: Iterable[StoredEvent] = self._log[after:]
+        candidates: Iterable[StoredEvent]
         if filter is not None and filter.categories is not None:
             candidates = self._in_categories(filter.categories, after)
+        else:
+            candidates = self._log[after:]
         for event in candidates:
             if matches(event, filter):
                 out.append(event)
