@@ -104,6 +104,9 @@ async def run_backtest(
 ) -> RunOutput:
     """Run `preset` over `data` through the live cores; return everything recorded."""
     adapted, adaptations, no_input = adapt(preset, data, options.microstructure)
+    if features is None and "modelled" in data.kinds:
+        features, changed = per_bar_activity(FeaturesConfig.from_preset(adapted))
+        adaptations += changed
     balances = options.balances or {data.quote: DEFAULT_EQUITY.get(data.quote, "100000")}
     setup = EngineSetup(
         preset=adapted,
@@ -132,3 +135,26 @@ async def run_backtest(
         market_events=engine.market_events,
         events=events,
     )
+
+
+CANDLE_SAMPLE_S = 60  # the finest candle timeframe the sources load
+
+
+def per_bar_activity(config: FeaturesConfig) -> tuple[FeaturesConfig, list[Adaptation]]:
+    """Activity sampled and recorded once a minute rather than every second.
+
+    On candle-only data the prints are four modelled ones per bar, so per-second samples read
+    the same modelled tape sixty times over (and cost most of the run); the activity filters
+    have no real input there anyway (`adapt` turns them off and the report says so).
+    """
+    activity = msgspec.structs.replace(config.activity, sample_interval_s=CANDLE_SAMPLE_S)
+    emit = msgspec.structs.replace(config.emit, activity_interval_s=CANDLE_SAMPLE_S)
+    reason = "candles only: no trades to sample between the modelled prints"
+    changes = [
+        Adaptation(setting=setting, was=was, now=CANDLE_SAMPLE_S, reason=reason)
+        for setting, was in (
+            ("activity_config.sample_interval_s", config.activity.sample_interval_s),
+            ("features.emit.activity_interval_s", config.emit.activity_interval_s),
+        )
+    ]
+    return msgspec.structs.replace(config, activity=activity, emit=emit), changes
