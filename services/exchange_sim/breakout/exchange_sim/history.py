@@ -15,6 +15,9 @@ from breakout.exchange_sim.regimes import REGIMES, Regime
 from breakout.exchange_sim.specs import SymbolSpec
 
 SUBSTEPS_PER_MINUTE = 4
+# A scripted base (`quiet_tail_minutes`): about 2 bps of noise a minute, pulled to its centre.
+QUIET_TAIL_VOL_BPS_PER_MIN = 2.0
+QUIET_TAIL_REVERSION_PER_MIN = 0.3
 
 
 def _minute_path(
@@ -30,13 +33,35 @@ def _minute_path(
     return path
 
 
+def _quiet_tail(path: list[tuple[float, Regime]], minutes: int, rng: random.Random) -> None:
+    """Replace the last `minutes` of `path` with a tight range around where it stood (a base)."""
+    start = max(1, len(path) - minutes)
+    centre = path[start - 1][0]
+    vol = QUIET_TAIL_VOL_BPS_PER_MIN / 1e4
+    for index in range(start, len(path)):
+        previous = path[index - 1][0]
+        pull = -QUIET_TAIL_REVERSION_PER_MIN * (previous - centre)
+        path[index] = (previous + pull + vol * rng.gauss(0.0, 1.0), Regime.QUIET)
+
+
 def backfill_bars(
-    spec: SymbolSpec, rng: random.Random, *, end_ms: int, days: float, regime_time_scale: float
+    spec: SymbolSpec,
+    rng: random.Random,
+    *,
+    end_ms: int,
+    days: float,
+    regime_time_scale: float,
+    quiet_tail_minutes: int = 0,
 ) -> list[Bar]:
-    """1-minute bars covering `days` before `end_ms`; the last close is `spec.start_price`."""
+    """1-minute bars covering `days` before `end_ms`; the last close is `spec.start_price`.
+
+    `quiet_tail_minutes` makes the last minutes a tight range (a scripted base to break out of).
+    """
     minutes = max(1, int(days * 1440))
     first_open = end_ms // MINUTE_MS * MINUTE_MS - minutes * MINUTE_MS
     path = _minute_path(spec, rng, minutes + 1, regime_time_scale)
+    if quiet_tail_minutes > 0:
+        _quiet_tail(path, quiet_tail_minutes, rng)
     # Shift the path so that it ends at the start price, where live trading takes over.
     shift = math.log(spec.start_price) - path[-1][0]
     bars: list[Bar] = []
