@@ -59,7 +59,7 @@ def test_the_demo_preset_is_breakout_v1_on_one_minute_bars() -> None:
     assert demo.position_config == production.position_config
     assert demo.risk.risk_per_trade == production.risk.risk_per_trade
     assert demo.risk.min_reward_risk == production.risk.min_reward_risk
-    assert demo.scanner.timeframe == demo.levels_rules.timeframe == "1m"
+    assert demo.levels_rules.timeframe == "1m" and demo.scanner.timeframe == "5m"
     assert production.levels_rules.timeframe == "5m" and production.risk.require_regime
 
 

@@ -30,15 +30,15 @@ from breakout.exchange_sim.scenario import Phase, breakout, quiet
 SCENARIOS = ("none", "demo")
 # Services need about 50 s to come up on a loaded 2-core machine; the first breakout bar
 # opens after that, so every consumer is following the bus when it happens.
-FIRST_BREAKOUT_S = 60
+FIRST_BREAKOUT_S = 90
 # Later symbols break out one bar after another: a second chance if the first is rejected.
 BREAKOUT_STAGGER_S = 60
 BREAKOUT_BAR_S = 60
-BREAKOUT_MOVE_BPS = 45.0
+BREAKOUT_MOVE_BPS = 22.0
 FOLLOW_THROUGH_S = 600
 FOLLOW_THROUGH_MOVE_BPS = 60.0
-DEMO_SYMBOLS = 2
-BASE_MINUTES = 45
+DEMO_SYMBOLS = 3
+BASE_MINUTES = 480
 # The macro world starts a week back; its last `RISK_ON_HOURS` are risk-on.
 RISK_ON_HOURS = 36
 WORLD_HOURS = 7 * 24

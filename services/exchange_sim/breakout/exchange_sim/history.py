@@ -15,9 +15,21 @@ from breakout.exchange_sim.regimes import REGIMES, Regime
 from breakout.exchange_sim.specs import SymbolSpec
 
 SUBSTEPS_PER_MINUTE = 4
-# A scripted base (`quiet_tail_minutes`): about 2 bps of noise a minute, pulled to its centre.
-QUIET_TAIL_VOL_BPS_PER_MIN = 2.0
-QUIET_TAIL_REVERSION_PER_MIN = 0.3
+# A scripted base (`quiet_tail_minutes`), the bull flag a breakout trader waits for: a run-up of
+# `TREND_BPS`, then for `BASE_MINUTES` a range `BASE_HEIGHT_BPS` high under the top (its last
+# swing to the bottom and back within the last 20 minutes), then a coil a few bps under the top
+# for the last `COIL_MINUTES`. Volatility contracts after the run-up (a low Bollinger-width
+# percentile), the base's height is the measured move, and a stop goes under the coil.
+TREND_BPS = 500.0
+BASE_MINUTES = 100
+BASE_HEIGHT_BPS = 80.0
+BASE_PERIOD_MINUTES = 50
+COIL_MINUTES = 15
+COIL_BELOW_TOP_BPS = 3.0
+# The scripted tail's wicks are shorter than the regime chain's: its closes tell the story.
+BASE_WICK_SCALE = 0.3
+BASE_NOISE_BPS_PER_MIN = 1.5
+BASE_PULL_PER_MIN = 0.5
 
 
 def _minute_path(
@@ -33,15 +45,28 @@ def _minute_path(
     return path
 
 
+def _base_offset_bps(minutes_to_end: int, trend_minutes: int) -> float:
+    """Where the scripted tail stands `minutes_to_end` before its end, in bps from the top."""
+    if minutes_to_end <= COIL_MINUTES:
+        return -COIL_BELOW_TOP_BPS
+    into_base = BASE_MINUTES - minutes_to_end
+    if into_base >= 0:
+        swing = math.cos(2 * math.pi * into_base / BASE_PERIOD_MINUTES)
+        return -BASE_HEIGHT_BPS / 2 + (BASE_HEIGHT_BPS / 2 - COIL_BELOW_TOP_BPS) * swing
+    into_trend = trend_minutes + into_base  # into_base < 0: still in the run-up
+    return -TREND_BPS * (1 - into_trend / max(1, trend_minutes))
+
+
 def _quiet_tail(path: list[tuple[float, Regime]], minutes: int, rng: random.Random) -> None:
-    """Replace the last `minutes` of `path` with a tight range around where it stood (a base)."""
+    """Replace the last `minutes` of `path` with a run-up, a base under its top and a coil."""
     start = max(1, len(path) - minutes)
-    centre = path[start - 1][0]
-    vol = QUIET_TAIL_VOL_BPS_PER_MIN / 1e4
+    top = path[start - 1][0] + TREND_BPS / 1e4
+    trend_minutes = max(0, len(path) - start - BASE_MINUTES)
     for index in range(start, len(path)):
+        target = top + _base_offset_bps(len(path) - 1 - index, trend_minutes) / 1e4
         previous = path[index - 1][0]
-        pull = -QUIET_TAIL_REVERSION_PER_MIN * (previous - centre)
-        path[index] = (previous + pull + vol * rng.gauss(0.0, 1.0), Regime.QUIET)
+        noise = BASE_NOISE_BPS_PER_MIN / 1e4 * rng.gauss(0.0, 1.0)
+        path[index] = (previous + BASE_PULL_PER_MIN * (target - previous) + noise, Regime.QUIET)
 
 
 def backfill_bars(
@@ -73,6 +98,8 @@ def backfill_bars(
         open_price = math.exp(log_price)
         close_price = math.exp(log_price + ret)
         wick = params.vol_bps_per_sqrt_s / 1e4 * math.sqrt(60.0) * 0.5
+        if index >= minutes - quiet_tail_minutes:
+            wick *= BASE_WICK_SCALE
         high = max(open_price, close_price) * math.exp(abs(rng.gauss(0.0, wick)))
         low = min(open_price, close_price) * math.exp(-abs(rng.gauss(0.0, wick)))
         trades = max(1, round(spec.trades_per_s * 60 * params.activity * rng.uniform(0.6, 1.4)))
