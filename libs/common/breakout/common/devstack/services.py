@@ -36,7 +36,7 @@ class ServiceSpec:
 
     name: str
     argv: tuple[str, ...]  # argv[0] is a console script of the workspace
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # holds keys and tokens
     health_url: str | None = None  # ready once a GET answers 200
     # Being built on another branch: when its script is missing, say so rather than "broken".
     # What others depend on has a lower layer: stopping goes from the highest layer down, so
