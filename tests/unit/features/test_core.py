@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
+from datetime import UTC, datetime
 
 import msgspec
 import pytest
@@ -13,11 +15,13 @@ from breakout.common.events import (
     Event,
     IndicatorsUpdated,
     LevelsUpdated,
+    NewEvent,
     OrderFlowUpdated,
     RecordedEvent,
     TradeActivity,
 )
 from breakout.common.runtime.core import Core, Emit, SnapshottingCore
+from breakout.common.store.memory import InMemoryEventStore
 from breakout.features.config import FeaturesConfig
 from breakout.features.core import FeaturesCore
 from tests.unit.features.factories import T0_MS, book, candle, market, recorded, trade
@@ -158,3 +162,23 @@ def test_bad_market_data_raises_for_the_dead_letter_queue() -> None:
                 }
             )
         )
+
+
+async def test_store_catch_up_reads_every_input_stream_category() -> None:
+    # Candle streams have one category per timeframe (`md.candle.15m`); catch-up must read
+    # them all, or a features process started after ingest's backfill has no history.
+    store = InMemoryEventStore()
+    inputs: list[Event] = [
+        candle(0, 100, 101, 99, 100, timeframe="15m"),
+        candle(0, 100, 101, 99, 100, timeframe="1h"),
+        trade(T0_MS),
+        book(T0_MS, [(99.0, 1.0)], [(101.0, 1.0)]),
+    ]
+    streams = ["md.candle.15m-binance.BTCUSDT", "md.candle.1h-binance.BTCUSDT",
+               "md.trade-binance.BTCUSDT", "md.book-binance.BTCUSDT"]  # fmt: skip
+    for stream, data in zip(streams, inputs, strict=True):
+        at = datetime.fromtimestamp(T0_MS / 1000, UTC)
+        await store.append(stream, [NewEvent(event_id=uuid.uuid4(), data=data, occurred_at=at,
+                                             producer="ingest")])  # fmt: skip
+    read = await store.read_all(limit=100, filter=FeaturesCore.store_filter)
+    assert [e.data for e in read] == inputs

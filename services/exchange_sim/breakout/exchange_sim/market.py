@@ -44,6 +44,9 @@ class MarketConfig:
     history_days: float = 3.0
     # Trades (and aggregate trades) kept per symbol for REST backfills by id or time.
     tape_capacity: int = 20_000
+    # Symbols whose last history minutes are a tight range (a scripted base), and how long.
+    quiet_tail_symbols: frozenset[str] = frozenset()
+    quiet_tail_minutes: int = 0
 
 
 def stable_seed(seed: int, symbol: str) -> int:
@@ -102,6 +105,9 @@ class SymbolMarket:
                 end_ms=start_ms,
                 days=config.history_days,
                 regime_time_scale=config.regime_time_scale,
+                quiet_tail_minutes=(
+                    config.quiet_tail_minutes if spec.symbol in config.quiet_tail_symbols else 0
+                ),
             )
         )
         self.klines.extend_to(start_ms)

@@ -51,8 +51,14 @@ def config_digest(config: FeaturesConfig) -> str:
 class FeaturesCore:
     """Routes market data to per-symbol features and emits what they decide."""
 
+    # By type, not by stream category: candles live in one category per timeframe
+    # (`md.candle.15m-binance.BTCUSDT`), so a category filter of "md.candle" read none of them
+    # on catch-up, and a features process started after ingest's backfill had no history.
     store_filter: EventFilter | None = EventFilter(
-        categories=("md.trade", "md.book", "md.candle", "md.gap", "md.resynced")
+        types=tuple(
+            cls.type_tag()
+            for cls in (MarketTrade, BookSnapshot, Candle, MarketDataGap, MarketDataResynced)
+        )
     )
 
     def __init__(self, config: FeaturesConfig | None = None) -> None:
