@@ -16,7 +16,14 @@ from pathlib import Path
 
 import asyncpg
 
-from bench import features_bench, ingest_bench, relay_bench, signals_bench, store_bench
+from bench import (
+    backtest_bench,
+    features_bench,
+    ingest_bench,
+    relay_bench,
+    signals_bench,
+    store_bench,
+)
 from breakout.common.bus.nats import NatsBus
 from breakout.common.config import InfraSettings
 from breakout.common.store.migrate import migrate
@@ -40,6 +47,7 @@ async def main() -> dict[str, object]:
     prefix = f"bench{run}"
     figures: dict[str, object] = features_bench.run()
     figures.update(signals_bench.run())
+    figures.update(await backtest_bench.run())
     try:
         await migrate(dsn)
         store = await PostgresEventStore.connect(dsn)
@@ -101,6 +109,7 @@ def write(figures: dict[str, object]) -> None:
             "ratio.append_batch_vs_copy": ">= 0.5",
             "ratio.relay_vs_raw_publish": ">= 0.5",
             "store.append_single_p50_ms": "<= 2.0",
+            "ratio.backtest_candles_vs_reference": "> 1.0",
         },
     }
     RESULTS.write_text(json.dumps(existing, indent=2, sort_keys=True) + "\n")

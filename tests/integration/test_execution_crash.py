@@ -73,7 +73,7 @@ async def test_sigkill_between_submit_and_ack_places_no_second_order(
     async with trading_stack(infra, bus_prefix, ingest=False) as stack:
         first = start_execution(stack, infra, bus_prefix, tmp_path / "execution.log")
         try:
-            await stack.wait_for(MarketRulesObserved, timeout_s=30)
+            await stack.wait_for(MarketRulesObserved, timeout_s=90)  # a loaded start
             # The exchange holds the next order 3 s before matching it: the window to kill in.
             await stack.sim.fault("delay_orders", delay_s=3.0, count=1)
             intent = await approved_intent(stack, preset)

@@ -136,13 +136,19 @@ async def test_recorded_market_data_reaches_the_bus_in_store_order(
         await Relay(store, bus, InMemoryLeaderLock("relay")).publish_pending()
         subjects = (f"md.trade.{venue}.SOLUSDT", f"md.book.{venue}.SOLUSDT")
         pull = await bus.pull_consumer(ConsumerConfig(durable="md-check", filter_subjects=subjects))
+        stored = await store.read_stream(md_stream("trade", venue, "SOLUSDT"))
+        stored += await store.read_stream(md_stream("book", venue, "SOLUSDT"))
         on_bus = []
-        while batch := await pull.fetch(500, timeout_s=2):
+        # Read until the bus has given as many as the store holds (or stays silent a while:
+        # an empty fetch on a loaded machine is not yet the end of the stream).
+        quiet = 0
+        while len(on_bus) < len(stored) and quiet < 5:
+            batch = await pull.fetch(500, timeout_s=2)
+            quiet = 0 if batch else quiet + 1
             on_bus += [decode_wire(m.data) for m in batch]
             for m in batch:
                 await m.ack()
-        stored = await store.read_stream(md_stream("trade", venue, "SOLUSDT"))
-        stored += await store.read_stream(md_stream("book", venue, "SOLUSDT"))
+        on_bus += [decode_wire(m.data) for m in await pull.fetch(500, timeout_s=1)]  # no extra
         assert {e.subject() for e in (s.data for s in stored)} == set(subjects)
         # Every stored md event is on the bus once, with the same payload, in store order.
         assert [m.event_id for m in on_bus] == [

@@ -32,7 +32,7 @@ def _market(symbol: str, tpm: float, spread_bps: float) -> list[tuple[str, Event
         (feat("indicators"), indicators(symbol, "5m", volume_surge=2.0)),
         (
             feat("indicators"),
-            indicators(symbol, "15m", atr_pct=0.01, bb_width_percentile=20.0, corr_reference=0.1),
+            indicators(symbol, "15m", atr_pct=1.0, bb_width_percentile=20.0, corr_reference=0.1),
         ),
     ]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from io import StringIO
 
@@ -26,7 +27,7 @@ from breakout.common.events import StoredEvent
 GROUPS = parse_groups("majors=BTCUSDT,ETHUSDT;alts=SOLUSDT")
 
 
-def _ports() -> object:
+def _ports() -> Callable[[], int]:
     counter = iter(range(30000, 31000))
     return lambda: next(counter)
 
@@ -48,6 +49,27 @@ def test_the_sim_plan_starts_the_simulator_first_and_one_ingest_per_group() -> N
     assert "BTCUSDT,ETHUSDT,SOLUSDT" in sim.argv
     assert sim.env["SIM_API_KEY"] == "k"
     assert specs["ingest-alts"].argv[:3] == ("breakout-ingest", "--group", "alts")
+
+
+def test_the_run_token_reaches_the_gateway_only_and_is_never_in_a_repr() -> None:
+    token = "t" * 32
+    plan = plan_services(RunOptions(groups=GROUPS, api_token=token), _ports())
+    specs = {spec.name: spec for spec in plan.services}
+    assert specs["gateway"].env["BREAKOUT_API_TOKEN"] == token
+    others = [spec for name, spec in specs.items() if name != "gateway"]
+    assert not any(token in repr(spec) for spec in others)
+    assert token not in repr(plan.env) and token not in repr(plan)
+    assert all(token not in arg for spec in plan.services for arg in spec.argv)  # not in `ps`
+    assert plan.api_token == token  # printed once, with the dashboard link
+
+
+def test_the_demo_runs_the_scenario_and_features_follow_the_preset() -> None:
+    specs = _plan(preset="demo")
+    sim_argv = specs["exchange-sim"].argv
+    assert sim_argv[sim_argv.index("--scenario") + 1] == "demo"
+    assert specs["features"].env["FEATURES_PRESET"] == "demo"
+    none = _plan(sim_scenario="none")["exchange-sim"].argv
+    assert none[none.index("--scenario") + 1] == "none"
 
 
 def test_every_service_gets_its_own_port() -> None:

@@ -19,6 +19,7 @@ from breakout.signals.cli import presets_app
 
 SHIPPED = [
     "breakout_v1",
+    "demo",
     "high_liquidity_top30",
     "high_percent_breakout",
     "smallcap_top_gainers",
@@ -47,7 +48,19 @@ def test_the_five_presets_load_with_the_designs_numbers() -> None:
     assert presets["high_liquidity_top30"].scanner.universe == "top_volume"
     assert presets["high_liquidity_top30"].scanner.universe_size == 30
     assert presets["high_percent_breakout"].signal_config.enter_on_density_eat_ratio == 0.75
-    assert len({p.ref() for p in presets.values()}) == 5
+    assert len({p.ref() for p in presets.values()}) == 6
+
+
+def test_the_demo_preset_is_breakout_v1_on_one_minute_bars() -> None:
+    # What `make run` trades on exchange_sim: the same entry rules, exits and sizing as
+    # breakout_v1; only what needs hours of bars (or a regime decision) differs.
+    demo, production = load_preset("demo"), load_preset("breakout_v1")
+    assert demo.signal_config == production.signal_config
+    assert demo.position_config == production.position_config
+    assert demo.risk.risk_per_trade == production.risk.risk_per_trade
+    assert demo.risk.min_reward_risk == production.risk.min_reward_risk
+    assert demo.levels_rules.timeframe == "1m" and demo.scanner.timeframe == "5m"
+    assert production.levels_rules.timeframe == "5m" and production.risk.require_regime
 
 
 def test_an_unknown_field_is_named_with_its_path() -> None:

@@ -42,7 +42,7 @@ async def test_catch_up_processes_every_event_once_with_derived_ids() -> None:
 
 async def test_restart_rebuilds_state_from_snapshot_plus_events() -> None:
     store = await _seeded(30)
-    config = RuntimeConfig(snapshot_every=7)
+    config = RuntimeConfig(snapshot_every=7, commit_batch=4)  # snapshots fall mid-log
     await ProcessApplication("totals", RunningTotal(), store, None, config=config).start()
     snapshot = await store.load_snapshot("totals")
     assert snapshot is not None

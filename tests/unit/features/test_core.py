@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from breakout.common.clock import SimulatedClock
 from breakout.common.events import (
     BookMetrics,
     DensityDetected,
@@ -21,11 +20,8 @@ from breakout.common.events import (
     RecordedEvent,
     TradeActivity,
 )
-from breakout.common.events.md import md_stream
-from breakout.common.runtime.application import ProcessApplication
 from breakout.common.runtime.core import Core, Emit, SnapshottingCore
-from breakout.common.store import InMemoryEventStore
-from breakout.common.store.port import EventFilter
+from breakout.common.store.memory import InMemoryEventStore
 from breakout.features.config import FeaturesConfig
 from breakout.features.core import FeaturesCore
 from tests.unit.features.factories import T0_MS, book, candle, market, recorded, trade
@@ -168,25 +164,21 @@ def test_bad_market_data_raises_for_the_dead_letter_queue() -> None:
         )
 
 
-async def test_catch_up_from_the_store_reads_candles_of_every_timeframe() -> None:
-    # Candle streams are `md.candle.<tf>-<venue>.<SYMBOL>`: the store filter must name each
-    # timeframe's category, or a restarted service rebuilds its bars without a single candle.
-    store = InMemoryEventStore(SimulatedClock())
-    for timeframe in ("1m", "5m"):
-        bars = [candle(i, 100, 101, 99, 100.5, timeframe=timeframe) for i in range(3)]
-        new = [
-            NewEvent(
-                event_id=uuid.uuid5(uuid.NAMESPACE_URL, f"candle/{timeframe}/{i}"),
-                data=bar,
-                occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
-                producer="ingest",
-            )
-            for i, bar in enumerate(bars)
-        ]
-        await store.append(md_stream(f"candle.{timeframe}", "binance", "BTCUSDT"), new)
-    app = ProcessApplication("features", FeaturesCore(), store, None)
-    await app.start()
-    indicators = await store.read_all(
-        filter=EventFilter(types=(IndicatorsUpdated.type_tag(),)), limit=100
-    )
-    assert sorted(e.data.timeframe for e in indicators) == ["1m"] * 3 + ["5m"] * 3  # type: ignore[attr-defined]
+async def test_store_catch_up_reads_every_input_stream_category() -> None:
+    # Candle streams have one category per timeframe (`md.candle.15m`); catch-up must read
+    # them all, or a features process started after ingest's backfill has no history.
+    store = InMemoryEventStore()
+    inputs: list[Event] = [
+        candle(0, 100, 101, 99, 100, timeframe="15m"),
+        candle(0, 100, 101, 99, 100, timeframe="1h"),
+        trade(T0_MS),
+        book(T0_MS, [(99.0, 1.0)], [(101.0, 1.0)]),
+    ]
+    streams = ["md.candle.15m-binance.BTCUSDT", "md.candle.1h-binance.BTCUSDT",
+               "md.trade-binance.BTCUSDT", "md.book-binance.BTCUSDT"]  # fmt: skip
+    for stream, data in zip(streams, inputs, strict=True):
+        at = datetime.fromtimestamp(T0_MS / 1000, UTC)
+        await store.append(stream, [NewEvent(event_id=uuid.uuid4(), data=data, occurred_at=at,
+                                             producer="ingest")])  # fmt: skip
+    read = await store.read_all(limit=100, filter=FeaturesCore.store_filter)
+    assert [e.data for e in read] == inputs

@@ -59,7 +59,7 @@ async def test_snapshot_restores_the_same_state(index: int) -> None:
 
 async def test_restart_restores_the_snapshot_then_replays_the_rest() -> None:
     store = await _store()
-    config = RuntimeConfig(snapshot_every=4)  # 6 density events: snapshot after the 4th
+    config = RuntimeConfig(snapshot_every=4, commit_batch=2)  # 6 events: snapshot after the 4th
     first = ReadModels().density
     await ProcessApplication("gw-density", first, store, None, config=config).start()
     snapshot = await store.load_snapshot("gw-density")

@@ -66,7 +66,7 @@ def liquid_view(symbol: str = "ETHUSDT", **overrides: Any) -> SymbolView:
         baseline_tpm=40.0,
     )
     view.indicators["15m"] = indicators(
-        symbol, "15m", atr_pct=0.01, bb_width_percentile=20.0, corr_reference=0.1
+        symbol, "15m", atr_pct=1.0, bb_width_percentile=20.0, corr_reference=0.1
     )
     view.indicators["1h"] = indicators(symbol, "1h", volume_surge=1.5)
     view.indicators["5m"] = indicators(symbol, "5m", volume_surge=2.0, atr=0.5, volume_median=10.0)
@@ -228,7 +228,7 @@ def market(symbol: str = "ETHUSDT", change: float = 3.0, tpm: float = 50.0) -> l
         indicators(symbol, "1h", T0 + 2_000, volume_surge=1.5),
         indicators(symbol, "5m", T0 + 2_000, volume_surge=2.0, atr=0.5),
         indicators(
-            symbol, "15m", T0 + 2_000, atr_pct=0.01, bb_width_percentile=20.0, corr_reference=0.1
+            symbol, "15m", T0 + 2_000, atr_pct=1.0, bb_width_percentile=20.0, corr_reference=0.1
         ),
     ]
 

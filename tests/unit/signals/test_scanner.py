@@ -68,8 +68,9 @@ def test_open_interest_is_checked_only_where_the_preset_asks_for_it() -> None:
 @pytest.mark.parametrize(
     ("field", "name", "passing", "failing"),
     [
-        ("atr_pct", "atr_pct_min", 0.0015, 0.00149),
-        ("atr_pct", "atr_pct_max", 0.03, 0.0301),
+        # The features record ATR in percent of the price; the preset bounds it as a fraction.
+        ("atr_pct", "atr_pct_min", 0.15, 0.149),
+        ("atr_pct", "atr_pct_max", 3.0, 3.01),
         ("bb_width_percentile", "bb_width_percentile", 40.0, 40.1),
         ("corr_reference", "abs_correlation", -0.25, -0.26),
     ],

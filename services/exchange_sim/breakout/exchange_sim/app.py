@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import signal
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,11 +24,21 @@ import typer
 
 from breakout.common.logging import configure_logging
 from breakout.exchange_sim.accounts import DEFAULT_BALANCES, AccountConfig, Accounts
+from breakout.exchange_sim.demo import (
+    BASE_MINUTES,
+    SCENARIOS,
+    demo_macro_script,
+    demo_macro_start,
+    demo_scripts,
+    demo_start_ms,
+    demo_symbols,
+)
 from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.macro_http import setup_macro_routes
 from breakout.exchange_sim.macro_world import MacroWorld
 from breakout.exchange_sim.market import MarketConfig
 from breakout.exchange_sim.replay import load_replay
+from breakout.exchange_sim.scenario import script_markets
 from breakout.exchange_sim.server import serve
 from breakout.exchange_sim.specs import default_symbols
 from breakout.exchange_sim.state import wall_clock_ms
@@ -135,6 +146,13 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
     weight_limit: Annotated[
         int, typer.Option(help="Request weight per minute and IP before 429 (0: no limit).")
     ] = 6000,
+    scenario: Annotated[
+        str,
+        typer.Option(
+            help="none (the regime chain and a macro world drawn from the seed) or demo "
+            "(scripted breakouts on the first three symbols, a risk-on macro world; demo.py)."
+        ),
+    ] = "none",
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",
 ) -> None:
     """Serve the Binance spot protocol on host:port until interrupted."""
@@ -153,7 +171,11 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         maker_fee_bps=Decimal(str(maker_fee_bps)),
         taker_fee_bps=Decimal(str(taker_fee_bps)),
     )
-    start_ms = start_ms if start_ms is not None else wall_clock_ms()
+    if scenario not in SCENARIOS:
+        raise typer.BadParameter(f"--scenario must be one of {', '.join(SCENARIOS)}")
+    demo = scenario == "demo"
+    if start_ms is None:
+        start_ms = demo_start_ms(wall_clock_ms()) if demo else wall_clock_ms()
     symbol_list = [s.strip().upper() for s in symbols.split(",") if s.strip()]
     if symbol_count is not None:
         symbol_list = default_symbols(symbol_count)
@@ -166,11 +188,19 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
             regime_time_scale=regime_time_scale,
             history_days=history_days,
             tape_capacity=tape_capacity,
+            quiet_tail_symbols=frozenset(demo_symbols(symbol_list) if demo else ()),
+            quiet_tail_minutes=BASE_MINUTES if demo else 0,
         )
         exchange = SimExchange.simulated(
             symbol_list, start_ms=start_ms, config=config, step_ms=step_ms, accounts=accounts
         )
-    macro = MacroWorld(seed=seed)
+        if demo:
+            script_markets(exchange.feeds, demo_scripts(symbol_list))
+    macro = (
+        MacroWorld(seed=seed, start=demo_macro_start(datetime.now(UTC)), script=demo_macro_script())
+        if demo
+        else MacroWorld(seed=seed)
+    )
     asyncio.run(_serve_forever(exchange, host, port, speed, weight_limit or None, macro))
 
 

@@ -65,6 +65,20 @@ class BookSide:
         keys = self._keys if limit is None else self._keys[:limit]
         return [self._key(k) for k in keys]
 
+    def price_at(self, rank: int) -> int:
+        """The price `rank` levels from the best (0: the best)."""
+        return self._key(self._keys[rank])
+
+    def prices_better_than(self, price: int) -> list[int]:
+        """Prices strictly better than `price`, best first (reads only those levels)."""
+        out: list[int] = []
+        for key in self._keys:
+            level = self._key(key)
+            if not self.is_better(level, price):
+                break
+            out.append(level)
+        return out
+
     def __len__(self) -> int:
         return len(self._keys)
 

@@ -44,6 +44,9 @@ class MarketConfig:
     history_days: float = 3.0
     # Trades (and aggregate trades) kept per symbol for REST backfills by id or time.
     tape_capacity: int = 20_000
+    # Symbols whose last history minutes are a tight range (a scripted base), and how long.
+    quiet_tail_symbols: frozenset[str] = frozenset()
+    quiet_tail_minutes: int = 0
 
 
 def stable_seed(seed: int, symbol: str) -> int:
@@ -102,6 +105,9 @@ class SymbolMarket:
                 end_ms=start_ms,
                 days=config.history_days,
                 regime_time_scale=config.regime_time_scale,
+                quiet_tail_minutes=(
+                    config.quiet_tail_minutes if spec.symbol in config.quiet_tail_symbols else 0
+                ),
             )
         )
         self.klines.extend_to(start_ms)
@@ -209,13 +215,9 @@ class SymbolMarket:
         return prints
 
     def _pull_crossing(self, bid_touch: int, ask_touch: int) -> None:
-        for price in self.book.bids.prices():
-            if price <= bid_touch:
-                break
+        for price in self.book.bids.prices_better_than(bid_touch):
             self.book.cancel_sim(True, price, self.book.total(True, price))
-        for price in self.book.asks.prices():
-            if price >= ask_touch:
-                break
+        for price in self.book.asks.prices_better_than(ask_touch):
             self.book.cancel_sim(False, price, self.book.total(False, price))
 
     def _sweep_crossing(self, bid_touch: int, ask_touch: int, ts_ms: int) -> list[Print]:
@@ -253,8 +255,8 @@ class SymbolMarket:
         touch = bid_touch if is_bid else ask_touch
         roll = self.rng.random()
         if roll < cal.EXISTING_REFRESH_SHARE and len(self.book.side(is_bid)) > 0:
-            prices = self.book.side(is_bid).prices()
-            price = prices[self.rng.randrange(len(prices))]
+            side = self.book.side(is_bid)
+            price = side.price_at(self.rng.randrange(len(side)))
         elif roll < cal.EXISTING_REFRESH_SHARE + cal.NEAR_TOUCH_SHARE:
             offset = self.rng.randrange(0, 2 * self.grid_ticks)
             price = touch - offset if is_bid else touch + offset
@@ -291,7 +293,7 @@ class SymbolMarket:
         for is_bid, touch in ((True, bid_touch), (False, ask_touch)):
             side = self.book.side(is_bid)
             while len(side) > 0:
-                worst = side.prices()[-1]
+                worst = side.price_at(-1)
                 if abs(worst - touch) <= window:
                     break
                 if self.book.cancel_sim(is_bid, worst, side.totals[worst]) == 0:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -24,6 +23,7 @@ import msgspec
 import structlog
 
 from breakout.common.bus.port import Bus
+from breakout.common.clock import Clock, LiveClock
 from breakout.common.events import (
     BalanceObserved,
     BookSnapshot,
@@ -95,14 +95,18 @@ class PaperBroker:
         self,
         rules_source: RulesSource,
         store: EventStore,
-        bus: Bus,
+        bus: Bus | None,
         symbols: Sequence[str],
         *,
         exchange: str,
         balances: dict[str, Decimal],
         latency_ms: float = 50.0,
+        clock: Clock | None = None,
     ) -> None:
+        # `bus` None: the owner feeds `on_book` itself (a backtest); `clock` stamps the fills
+        # (a simulated clock in a backtest, so its fills carry market time).
         self.rules_source, self.store, self.bus = rules_source, store, bus
+        self.clock = clock or LiveClock()
         self.symbols, self.exchange, self.latency_s = list(symbols), exchange, latency_ms / 1000
         self.balances = dict(balances)
         self.orders: dict[str, PaperOrder] = {}
@@ -177,6 +181,8 @@ class PaperBroker:
                 )
 
     async def _follow(self, symbol: str) -> None:
+        if self.bus is None:
+            raise RuntimeError("PaperBroker.run() needs a bus to follow the books")
         async for message in self.bus.subscribe(f"md.book.*.{symbol}"):
             event = decode_wire(message.data).decode().data
             if isinstance(event, BookSnapshot):
@@ -211,7 +217,7 @@ class PaperBroker:
         if book is None:
             raise OrderRefused("NoBook", f"no book seen for {order.symbol}: paper refuses to guess")
         self._check_funds(order, book)
-        paper = PaperOrder(sub=order, exchange_order_id=str(self._next_id), ts_ms=_now_ms())
+        paper = PaperOrder(sub=order, exchange_order_id=str(self._next_id), ts_ms=self._now_ms())
         self._next_id += 1
         self.orders[order.order_id] = paper
         if order.order_type == "stop_limit" and order.stop_price is not None:
@@ -263,7 +269,7 @@ class PaperBroker:
             free=held,
             total=held,
             equity_quote=equity,
-            ts_ms=_now_ms(),
+            ts_ms=self._now_ms(),
         )
 
     async def market_rules(self, symbols: Sequence[str]) -> list[MarketRulesObserved]:
@@ -278,6 +284,9 @@ class PaperBroker:
         await self.rules_source.close()
 
     # -- matching and accounting ------------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self.clock.now().timestamp() * 1000)
 
     def _check_funds(self, order: OrderSubmitted, book: BookSnapshot) -> None:
         rules = self.rules.get(order.symbol)
@@ -299,7 +308,7 @@ class PaperBroker:
             book, sub.side, sub.qty - order.filled, limit, self.consumed.setdefault(sub.symbol, {})
         )
         for fill in fills:
-            self.book_fill(order, fill, maker=maker, ts_ms=_now_ms())
+            self.book_fill(order, fill, maker=maker, ts_ms=self._now_ms())
         if order.filled >= sub.qty:
             order.status = "closed"
 
@@ -347,7 +356,3 @@ def _status(terminal: str | None) -> OrderStatus:
         "expired": "expired",
         "rejected": "rejected",
     }.get(terminal or "", "open")  # type: ignore[return-value]
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

@@ -20,6 +20,7 @@ from typing import Any
 
 import structlog
 
+from breakout.common.clock import Clock
 from breakout.common.events import (
     BalanceObserved,
     Event,
@@ -62,8 +63,12 @@ class OrderRouter:
         poll_s: float = 0.5,
         balance_every_s: float = 10.0,
         recv_window_s: float = 5.0,
+        clock: Clock | None = None,
     ) -> None:
         self.store, self.broker, self.symbols = store, broker, list(symbols)
+        # Live: the wall clock (and the monotonic clock for waits). A backtest passes its
+        # simulated clock, so holds, balance cadence and recorded times follow market time.
+        self.clock = clock
         self.poll_s, self.balance_every_s = poll_s, balance_every_s
         # An order request older than the exchange's recvWindow is refused by the exchange, so
         # waiting that long (plus a margin) after an unknown outcome settles whether it landed.
@@ -107,7 +112,7 @@ class OrderRouter:
         for view in list(self.views.values()):
             if view.terminal is None:
                 await self._guarded(self._work, view)
-        if time.monotonic() >= self._next_balance:
+        if self._monotonic() >= self._next_balance:
             await self._guarded(self.record_balance)
 
     async def _guarded(self, action: Callable[..., Awaitable[None]], *args: Any) -> None:
@@ -118,10 +123,19 @@ class OrderRouter:
             return
         if self.errors:
             recovered = ExchangeRecovered(
-                exchange=self.broker.exchange, errors=self.errors, ts_ms=_now_ms()
+                exchange=self.broker.exchange, errors=self.errors, ts_ms=self._now_ms()
             )
             await self._append(broker_stream(self.broker.exchange), recovered, uuid.uuid4())
             self.errors = 0
+
+    def _monotonic(self) -> float:
+        return time.monotonic() if self.clock is None else self.clock.now().timestamp()
+
+    def _now(self) -> datetime:
+        return datetime.now(UTC) if self.clock is None else self.clock.now()
+
+    def _now_ms(self) -> int:
+        return int(self._now().timestamp() * 1000)
 
     # -- the log ------------------------------------------------------------------------------
 
@@ -142,7 +156,7 @@ class OrderRouter:
             self.views[order_id].apply(event)
 
     async def _append(self, stream: str, event: Event, event_id: uuid.UUID) -> None:
-        new = NewEvent(event_id=event_id, data=event, occurred_at=_now(), producer=PRODUCER)
+        new = NewEvent(event_id=event_id, data=event, occurred_at=self._now(), producer=PRODUCER)
         await self.store.append(stream, [new])
 
     async def _record(self, view: OrderView, events: list[tuple[uuid.UUID, Event]]) -> None:
@@ -150,7 +164,7 @@ class OrderRouter:
             return
         stream = order_stream(view.submitted.order_id)
         news = [
-            NewEvent(event_id=eid, data=ev, occurred_at=_now(), producer=PRODUCER)
+            NewEvent(event_id=eid, data=ev, occurred_at=self._now(), producer=PRODUCER)
             for eid, ev in events
         ]
         await self.store.append(stream, news)  # ids already stored are skipped by the store
@@ -186,14 +200,14 @@ class OrderRouter:
     async def _place(self, view: OrderView) -> None:
         sub = view.submitted
         hold = self.hold_until.get(sub.order_id)
-        if hold is not None and time.monotonic() < hold:
+        if hold is not None and self._monotonic() < hold:
             return
         found = await self.broker.find(sub.symbol, sub.order_id)
         if found is not None:  # placed before (an earlier life, or an unknown outcome)
             await self._observe(view, found)
             return
         if hold == 0.0:  # not found at start: it may still be on its way; look again later
-            self.hold_until[sub.order_id] = time.monotonic() + self.settle_s
+            self.hold_until[sub.order_id] = self._monotonic() + self.settle_s
             return
         if view.cancel_requested:  # never placed and no longer wanted
             cancelled = OrderCancelled(
@@ -202,7 +216,7 @@ class OrderRouter:
                 symbol=sub.symbol,
                 filled_qty=Decimal(0),
                 reason="cancelled before it was placed",
-                ts_ms=_now_ms(),
+                ts_ms=self._now_ms(),
             )
             await self._record(view, [(_end_id(sub), cancelled)])
             return
@@ -214,11 +228,12 @@ class OrderRouter:
                 self.hold_until[sub.order_id] = 0.0
                 return
             await self._record(
-                view, [(_end_id(sub), _rejected(sub, refused.error, refused.message))]
+                view,
+                [(_end_id(sub), _rejected(sub, refused.error, refused.message, self._now_ms()))],
             )
             return
         except ExchangeUnavailable:
-            self.hold_until[sub.order_id] = time.monotonic() + self.settle_s
+            self.hold_until[sub.order_id] = self._monotonic() + self.settle_s
             raise
         latency_ms = (time.perf_counter() - started) * 1000
         trades = (
@@ -237,7 +252,7 @@ class OrderRouter:
 
     async def record_balance(self) -> None:
         """Record the account's balance when it changed."""
-        self._next_balance = time.monotonic() + self.balance_every_s
+        self._next_balance = self._monotonic() + self.balance_every_s
         balance = await self.broker.balance(self.symbols)
         last = self._last_balance
         if last is not None and (last.free, last.total) == (balance.free, balance.total):
@@ -255,7 +270,7 @@ class OrderRouter:
             operation=operation,
             error=exc.error,
             message=exc.message,
-            ts_ms=_now_ms(),
+            ts_ms=self._now_ms(),
         )
         await self._append(broker_stream(self.broker.exchange), error, uuid.uuid4())
 
@@ -264,20 +279,12 @@ def _end_id(sub: OrderSubmitted) -> uuid.UUID:
     return external_event_id(sub.exchange, sub.order_id, "end")
 
 
-def _rejected(sub: OrderSubmitted, error: str, message: str) -> OrderRejected:
+def _rejected(sub: OrderSubmitted, error: str, message: str, ts_ms: int) -> OrderRejected:
     return OrderRejected(
         order_id=sub.order_id,
         exchange=sub.exchange,
         symbol=sub.symbol,
         error=error,
         message=message,
-        ts_ms=_now_ms(),
+        ts_ms=ts_ms,
     )
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)

@@ -27,7 +27,6 @@ from breakout.common.events import (
     RecordedEvent,
     feat_stream,
 )
-from breakout.common.events.md import TIMEFRAME_MS
 from breakout.common.runtime.core import Emit
 from breakout.common.store.port import EventFilter
 from breakout.features.config import FeaturesConfig
@@ -52,14 +51,13 @@ def config_digest(config: FeaturesConfig) -> str:
 class FeaturesCore:
     """Routes market data to per-symbol features and emits what they decide."""
 
-    # Candle streams are `md.candle.<tf>-<venue>.<SYMBOL>`: their category names the timeframe.
+    # By type, not by stream category: candles live in one category per timeframe
+    # (`md.candle.15m-binance.BTCUSDT`), so a category filter of "md.candle" read none of them
+    # on catch-up, and a features process started after ingest's backfill had no history.
     store_filter: EventFilter | None = EventFilter(
-        categories=(
-            "md.trade",
-            "md.book",
-            *(f"md.candle.{timeframe}" for timeframe in TIMEFRAME_MS),
-            "md.gap",
-            "md.resynced",
+        types=tuple(
+            cls.type_tag()
+            for cls in (MarketTrade, BookSnapshot, Candle, MarketDataGap, MarketDataResynced)
         )
     )
 

@@ -20,6 +20,8 @@ from breakout.ingest.symbol_feed import SymbolFeed
 
 log = structlog.get_logger(__name__)
 
+STOP_STEP_S = 10.0  # the longest one stop step may take before it is reported and skipped
+
 SUBSCRIPTIONS = EventFilter(types=(SubscriptionRequested.type_tag(),))
 
 
@@ -55,12 +57,28 @@ class IngestService:
             if self.failure is not None:
                 raise self.failure
         finally:
-            for task in [*helpers, *self.feeds.values()]:
-                task.cancel()
-            await asyncio.gather(*helpers, *self.feeds.values(), return_exceptions=True)
+            await self._cancel([*helpers, *self.feeds.values()])
             self.ctx.writer.stop()
-            await writer
-            await client.close()
+            await writer  # what the feeds queued is recorded: never cut short
+            try:
+                await asyncio.wait_for(client.close(), STOP_STEP_S)
+            except TimeoutError:
+                log.warning("exchange client did not close in time", timeout_s=STOP_STEP_S)
+
+    async def _cancel(self, tasks: list[asyncio.Task[None]]) -> None:
+        # A feed parked in a library call that defers its cancellation (a websocket close
+        # handshake, a REST call finishing its timeout) must not hold the whole stop: wait a
+        # bounded time, then name what is still running and go on to flush what was queued.
+        for task in tasks:
+            task.cancel()
+        if not tasks:
+            return
+        _, hung = await asyncio.wait(tasks, timeout=STOP_STEP_S)
+        if hung:
+            log.warning("tasks still cancelling at stop", tasks=sorted(t.get_name() for t in hung))
+        for task in tasks:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: a feed's failure was reported when it happened
 
     def stop(self) -> None:
         """Stop the feeds; what they queued is flushed before `run` returns."""

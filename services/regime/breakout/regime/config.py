@@ -18,7 +18,8 @@ from breakout.common.events.regime import (
     RegimeWeights,
 )
 
-ALL_LONG_PRESETS = ["breakout_v1", "high_liquidity_top30", "high_percent_breakout"]
+# `demo` is breakout_v1 on one-minute bars (what `make run` trades): it follows breakout_v1.
+ALL_LONG_PRESETS = ["breakout_v1", "high_liquidity_top30", "high_percent_breakout", "demo"]
 
 
 class _Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -90,7 +91,7 @@ def _default_permissions() -> dict[RegimeState, RegimePermissions]:
         ),
         "DECOUPLED": RegimePermissions(
             sides_allowed=["long", "short"],
-            presets_allowed=["breakout_v1", "high_liquidity_top30"],
+            presets_allowed=["breakout_v1", "high_liquidity_top30", "demo"],
             size_multiplier=0.75,
         ),
         "CHOP": RegimePermissions(sides_allowed=[], presets_allowed=[], size_multiplier=0.0),

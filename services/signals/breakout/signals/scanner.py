@@ -51,9 +51,19 @@ def _indicator(view: SymbolView, timeframe: str, field: str) -> float | None:
     return float(value) if value is not None else None
 
 
+def atr_fraction(view: SymbolView, timeframe: str) -> float | None:
+    """ATR over price as a fraction, the unit of the preset's `atr_pct_min` / `atr_pct_max`.
+
+    The features record `atr_pct` in percent (0.25 for 0.25 %); the presets bound it as a
+    fraction (0.0015 for 0.15 %), so it is converted here, at the one place they meet.
+    """
+    atr_pct = _indicator(view, timeframe, "atr_pct")
+    return atr_pct / 100.0 if atr_pct is not None else None
+
+
 def volatility_checks(view: SymbolView, rules: VolatilityFilters, timeframe: str) -> list[Check]:
     """Stage 2: volatility quality and compression, on the scanner's timeframe."""
-    atr_pct = _indicator(view, timeframe, "atr_pct")
+    atr_pct = atr_fraction(view, timeframe)
     return [
         at_least("atr_pct_min", atr_pct, rules.atr_pct_min),
         at_most("atr_pct_max", atr_pct, rules.atr_pct_max),
@@ -126,7 +136,7 @@ def components(view: SymbolView, preset: Preset) -> dict[str, float]:
         found["vol_surge"] = statistics.fmean(known)
     if view.oi_delta is not None:
         found["oi_delta"] = view.oi_delta
-    atr_pct = _indicator(view, preset.scanner.timeframe, "atr_pct")
+    atr_pct = atr_fraction(view, preset.scanner.timeframe)
     if atr_pct is not None:
         # 1 in the middle of the allowed ATR band, 0 at its edges, negative outside.
         middle = (rules.atr_pct_min + rules.atr_pct_max) / 2

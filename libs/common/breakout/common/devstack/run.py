@@ -34,6 +34,8 @@ from breakout.common.devstack.services import (
     DEFAULT_GATEWAY_PORT,
     DEFAULT_PRESET,
     DEFAULT_SYMBOL_GROUPS,
+    DEMO_PRESET,
+    SIM_SCENARIOS,
     Exchange,
     Plan,
     RunOptions,
@@ -234,19 +236,44 @@ def _print_status(
     console.print(table)
     console.print(f"logs: {workdir.resolve() / 'logs'}")
     if "gateway" in running:
-        console.print(f"[bold green]dashboard: {plan.dashboard_url}[/bold green]")
+        _print_dashboard(console, plan)
     else:
         console.print("[yellow]no dashboard: the gateway is not running (see above)[/yellow]")
     console.print("[bold]Ctrl-C stops everything.[/bold]")
+
+
+def _operator_token() -> str:
+    """The operator's own gateway token, if set ("" when a run must make its own)."""
+    return os.environ.get("BREAKOUT_API_TOKEN") or os.environ.get("GATEWAY_TOKEN") or ""
+
+
+def _print_dashboard(console: Console, plan: Plan) -> None:
+    # The run's own token is shown here once, in the terminal only: it reaches the gateway
+    # through its environment, never a command line (`ps`) or a log file.
+    api_token = plan.api_token
+    if not api_token:
+        console.print(f"[bold green]dashboard: {plan.dashboard_url}[/bold green]")
+        console.print("API token: the one in BREAKOUT_API_TOKEN / GATEWAY_TOKEN")
+        return
+    console.print(f"[bold green]dashboard: {plan.dashboard_url}#token={api_token}[/bold green]")
+    console.print(
+        f"API token (this run only): {api_token}  — the dashboard link carries it; for curl:"
+        f" -H 'Authorization: Bearer {api_token}'"
+    )
 
 
 def run_command(  # noqa: PLR0917 - typer maps each option to a parameter
     workdir: Annotated[
         Path, typer.Option(help="Where started servers and service logs live.")
     ] = Path(".dev/stack"),
-    preset: Annotated[str, typer.Option(envvar="PRESET", help="Strategy preset.")] = (
-        DEFAULT_PRESET
-    ),
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            envvar="PRESET",
+            help=f"Strategy preset (default: {DEMO_PRESET} on exchange_sim, else "
+            f"{DEFAULT_PRESET}).",
+        ),
+    ] = None,
     exchange: Annotated[
         str, typer.Option(envvar="EXCHANGE", help="sim (exchange_sim) or binance (keys from env).")
     ] = "sim",
@@ -265,15 +292,26 @@ def run_command(  # noqa: PLR0917 - typer maps each option to a parameter
         int | None,
         typer.Option(help="Seed of the simulated market (default: a new one each run)."),
     ] = None,
+    sim_scenario: Annotated[
+        str,
+        typer.Option(
+            help="demo: scripted breakouts on the first three symbols and a risk-on macro world; "
+            "none: the simulator's own random market."
+        ),
+    ] = "demo",
 ) -> None:
     """Run the whole system on this machine (what `make run` runs) until Ctrl-C."""
     if exchange not in ("sim", "binance"):
         raise typer.BadParameter(f"EXCHANGE must be sim or binance, got {exchange!r}")
     chosen: Exchange = "sim" if exchange == "sim" else "binance"
+    if sim_scenario not in SIM_SCENARIOS:
+        raise typer.BadParameter(f"--sim-scenario must be one of {', '.join(SIM_SCENARIOS)}")
     try:
         table = parse_groups(groups)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
+    if preset is None:
+        preset = DEMO_PRESET if chosen == "sim" else DEFAULT_PRESET
     options = RunOptions(
         preset=preset,
         exchange=chosen,
@@ -287,5 +325,9 @@ def run_command(  # noqa: PLR0917 - typer maps each option to a parameter
         # The simulator's demo account exists for this run only; nothing is written down.
         sim_api_key=secrets.token_hex(16),
         sim_api_secret=secrets.token_hex(32),
+        sim_scenario=sim_scenario,
+        # The gateway's control endpoints (kill switch) need a token: one for this run unless
+        # the operator set their own (which the gateway inherits, and which is never printed).
+        api_token="" if _operator_token() else secrets.token_urlsafe(24),
     )
     raise typer.Exit(run_system(options, workdir, only=parse_only(only), summary=summary))

@@ -21,6 +21,10 @@ DEFAULT_SYMBOL_GROUPS = (
     "majors=BTCUSDT,ETHUSDT,SOLUSDT,BNBUSDT;alts=XRPUSDT,DOGEUSDT,ADAUSDT,AVAXUSDT"
 )
 DEFAULT_PRESET = "breakout_v1"
+# On exchange_sim, `make run` trades the demo preset on the demo scenario (presets/demo.json,
+# exchange_sim's demo.py): breakout_v1's rules on one-minute bars, so a trade shows in minutes.
+DEMO_PRESET = "demo"
+SIM_SCENARIOS = ("demo", "none")
 DEFAULT_GATEWAY_PORT = 8080
 # Exit code of a usage error (typer / click): a wrong command line, which a restart cannot fix.
 USAGE_ERROR = 2
@@ -32,7 +36,7 @@ class ServiceSpec:
 
     name: str
     argv: tuple[str, ...]  # argv[0] is a console script of the workspace
-    env: Mapping[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = field(default_factory=dict, repr=False)  # holds keys and tokens
     health_url: str | None = None  # ready once a GET answers 200
     # Being built on another branch: when its script is missing, say so rather than "broken".
     # What others depend on has a lower layer: stopping goes from the highest layer down, so
@@ -52,6 +56,9 @@ class RunOptions:
     sim_speed: float = 1.0
     sim_api_key: str = ""
     sim_api_secret: str = ""
+    sim_scenario: str = "demo"
+    # The gateway's bearer token for this run (never logged: it reaches the gateway's env only).
+    api_token: str = ""
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -66,6 +73,7 @@ class Plan:
     services: tuple[ServiceSpec, ...]
     env: Mapping[str, str]
     dashboard_url: str
+    api_token: str = field(default="", repr=False)  # the run's own, when it made one
 
 
 def parse_groups(text: str) -> dict[str, tuple[str, ...]]:
@@ -112,7 +120,7 @@ def plan_services(options: RunOptions, free_port: Callable[[], int]) -> Plan:
         sim_argv = [
             *("breakout-exchange-sim", "run", "--host", "127.0.0.1", "--port", str(sim_port)),
             *("--symbols", ",".join(options.symbols), "--seed", str(options.sim_seed)),
-            *("--speed", str(options.sim_speed)),
+            *("--speed", str(options.sim_speed), "--scenario", options.sim_scenario),
         ]
         sim_env = {"SIM_API_KEY": options.sim_api_key, "SIM_API_SECRET": options.sim_api_secret}
         specs.append(
@@ -140,7 +148,10 @@ def plan_services(options: RunOptions, free_port: Callable[[], int]) -> Plan:
     specs.append(health("relay", ("breakout", "relay"), layer=1))
     for group in options.groups:
         specs.append(health(f"ingest-{group}", ("breakout-ingest", "--group", group)))
-    specs.append(health("features", ("breakout-features", "run")))
+    # Features read their levels timeframe and walls from the preset, as signals do.
+    specs.append(
+        health("features", ("breakout-features", "run"), {"FEATURES_PRESET": options.preset})
+    )
     # The demo polls the (simulated) feeds often, so a regime shows up in minutes, not hours.
     feeds = {"MACRO_POLL_INTERVAL_S": "120", "NEWS_POLL_INTERVAL_S": "30"}
     specs.append(health("regime", ("breakout-regime", "run"), feeds))
@@ -150,19 +161,28 @@ def plan_services(options: RunOptions, free_port: Callable[[], int]) -> Plan:
     specs.append(health("risk", ("breakout-risk", "run", *preset)))
     paper = ("--broker", "paper")
     specs.append(health("execution", ("breakout-execution", "run", *preset, *symbols, *paper)))
-    # Reconcile compares an exchange account with the log: a paper run has no such account
-    # (its fills never reach the exchange), so reconcile runs with a live broker only.
+    # Reconcile is not started: it compares an exchange account with the log, and a paper run's
+    # orders and fills never reach an exchange (the paper account is itself a projection of the
+    # log), so there is nothing to compare; see docs/operations.md.
     gateway_argv = ("breakout-gateway", "run", "--host", "127.0.0.1", "--port", str(gateway_port))
+    gateway_env = {"GATEWAY_PORT": str(gateway_port)}
+    if options.api_token:
+        gateway_env["BREAKOUT_API_TOKEN"] = options.api_token
     specs.append(
         ServiceSpec(
             "gateway",
             gateway_argv,
-            {"GATEWAY_PORT": str(gateway_port)},
+            gateway_env,
             health_url=f"{local}:{gateway_port}/health",
             layer=3,
         )
     )
-    return Plan(tuple(specs), shared, dashboard_url=f"{local}:{gateway_port}/ui")
+    return Plan(
+        tuple(specs),
+        shared,
+        dashboard_url=f"{local}:{gateway_port}/ui",
+        api_token=options.api_token,
+    )
 
 
 def script_path(name: str) -> str | None:

@@ -9,6 +9,7 @@ features arrived. Payloads are read as JSON: the supervisor needs no service's e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -128,12 +129,14 @@ def _clock(moment: datetime) -> str:
     return moment.strftime("%H:%M:%S")
 
 
-async def follow_raw(store: PostgresEventStore, after: int) -> AsyncIterator[StoredEvent]:
-    """Every event after `after`, in global order, as it is committed (payloads undecoded)."""
+async def follow_raw(
+    store: PostgresEventStore, after: int, stopping: asyncio.Event
+) -> AsyncIterator[StoredEvent]:
+    """Every event after `after`, in global order, as it is committed, until `stopping` is set."""
     # As `breakout store tail`: read the head first, so a row committed late below it is
     # still read by the batch that follows rather than jumped over.
     cursor = after
-    while True:
+    while not stopping.is_set():
         head = await store.head_position()
         events = await store.read_all_raw(after=cursor, limit=1000)
         for event in events:
@@ -150,13 +153,14 @@ async def summarise_store(dsn: str, console: Console, stopping: asyncio.Event) -
     summary = StoreSummary(console)
 
     async def follow() -> None:
-        async for event in follow_raw(store, await store.head_position()):
+        async for event in follow_raw(store, await store.head_position(), stopping):
             summary.observe(event)
 
     async def tick() -> None:
         # Counts are printed even while nothing arrives to trigger `observe`.
-        while True:
-            await asyncio.sleep(summary.interval_s)
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), summary.interval_s)
             summary.flush_if_due()
 
     def reported(task: asyncio.Task[None]) -> None:
@@ -166,10 +170,9 @@ async def summarise_store(dsn: str, console: Console, stopping: asyncio.Event) -
     tasks = [asyncio.create_task(follow()), asyncio.create_task(tick())]
     for task in tasks:
         task.add_done_callback(reported)
-    try:
-        await stopping.wait()
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await store.close()
+    # The tasks end by themselves within a second of `stopping` (their waits are bounded).
+    # They are not cancelled: a cancel landing inside an asyncpg query or the store's
+    # LISTEN wait was seen to leave the task "cancelling" for good, and `breakout run` then
+    # never returned after Ctrl-C although every service had stopped.
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await store.close()

@@ -242,9 +242,10 @@ class DensityRemoved(Event, frozen=True, kw_only=True, tag="feat.density_removed
 class IndicatorsUpdated(Event, frozen=True, kw_only=True, tag="feat.indicators.v1"):
     """Indicators of a symbol as of one closed candle of `timeframe`.
 
-    ATR is Wilder's; Bollinger width is (upper - lower) / middle with a population standard
-    deviation, and its percentile ranks it among the last `bb_percentile_lookback` widths;
-    EMAs are seeded with a simple average; OBV counts from the first candle this service saw;
+    ATR is Wilder's and `atr_pct` is ATR over the close in percent (0.25 means 0.25 %);
+    Bollinger width is (upper - lower) / middle with a population standard deviation, and its
+    percentile ranks it among the last `bb_percentile_lookback` widths; EMAs are seeded with a
+    simple average; OBV counts from the first candle this service saw;
     `volume_surge` is this candle's volume over the median of the previous ones; `vwap` is the
     session's (UTC day) from trades; `corr_reference` is the correlation of close-to-close
     returns with `reference_symbol` over the last `correlation_bars`.

@@ -1,8 +1,8 @@
 """The process-application shell every service runs in.
 
-    bus message -> decode -> skip if already processed (checkpoint)
-                -> core.handle(event) -> [Emit]
-                -> store.commit(outputs + checkpoint, one transaction) -> ack
+    bus messages -> decode -> skip if already processed (checkpoint)
+                 -> core.handle(event) -> [Emit], for each in order
+                 -> store.commit(every output + last checkpoint, one transaction) -> ack
 
 Exactly once in effect: outputs and the checkpoint commit together, output ids are derived from
 (consumer, input event id, index), and a redelivered message at or below the checkpoint is only
@@ -56,6 +56,7 @@ class RuntimeConfig(msgspec.Struct, frozen=True, kw_only=True):
     ack_wait_s: float = 30.0
     max_deliver: int = 10
     catch_up_batch: int = 1000
+    commit_batch: int = 256  # inputs whose outputs and checkpoint commit together
     snapshot_every: int = 10_000
     retry_wait_max_s: float = 5.0
 
@@ -131,12 +132,12 @@ class ProcessApplication:
         expected_next = await consumer.next_sequence()
         messages = await consumer.fetch(self.config.fetch_batch, self.config.fetch_timeout_s)
         await self._check_retention(expected_next)
-        for message in messages:
-            if self._stopping.is_set():
+        if self._stopping.is_set():
+            for message in messages:
                 # Not processed: let the bus hand it to whoever runs next, promptly.
                 await message.nak()
-                continue
-            await self.on_message(message)
+            return
+        await self.on_messages(messages)
 
     async def _pause(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -185,10 +186,12 @@ class ProcessApplication:
             batch = await self.store.read_all(
                 after=cursor, limit=self.config.catch_up_batch, filter=self.core.store_filter
             )
-            for event in batch:
-                if self._selects(event) and event.position > self.checkpoint:
-                    await self.process(event)
-                    handled += 1
+            todo = [e for e in batch if self._selects(e) and e.position > self.checkpoint]
+            for start in range(0, len(todo), self.config.commit_batch):
+                await self.process_many(
+                    [(e, None) for e in todo[start : start + self.config.commit_batch]]
+                )
+            handled += len(todo)
             if len(batch) < self.config.catch_up_batch:
                 break
             cursor = max(batch[-1].position, cursor)
@@ -209,40 +212,60 @@ class ProcessApplication:
     def _selects(self, event: RecordedEvent) -> bool:
         return matches_any(self.core.subjects, event.data.subject())
 
-    # -- one message ----------------------------------------------------------------------
+    # -- messages -------------------------------------------------------------------------
 
     async def on_message(self, message: BusMessage) -> None:
-        """Decode, skip if processed, handle, commit, ack; dead-letter what cannot be handled."""
+        """One message: see `on_messages`."""
+        await self.on_messages([message])
+
+    async def on_messages(self, messages: Sequence[BusMessage]) -> None:
+        """Decode, skip what is processed, handle the rest in order, commit once, then ack.
+
+        One commit per fetched batch: the outputs of every message and the checkpoint of the
+        last go in one transaction (all or none), so a crash anywhere redelivers the batch
+        and the checkpoint skips exactly what was committed. What cannot be decoded is
+        dead-lettered on its own and acked at once.
+        """
         started = time.perf_counter()
-        try:
-            stored = decode_wire(message.data)
-            event = stored.decode()
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
-            await self._dead_letter_undecodable(message, exc)
+        todo: list[tuple[RecordedEvent, BusMessage | None]] = []
+        settled: list[BusMessage] = []
+        last = self.checkpoint
+        for message in messages:
+            try:
+                event = decode_wire(message.data).decode()
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+                await self._dead_letter_undecodable(message, exc)
+                await message.ack()
+                continue
+            settled.append(message)
+            if event.position <= last:
+                metrics.EVENTS_SKIPPED.labels(self.name).inc()
+                continue
+            todo.append((event, message))
+            last = event.position
+        for start in range(0, len(todo), self.config.commit_batch):
+            await self.process_many(todo[start : start + self.config.commit_batch])
+        for message in settled:
             await message.ack()
-            return
-        if event.position <= self.checkpoint:
-            metrics.EVENTS_SKIPPED.labels(self.name).inc()
-            await message.ack()
-            return
-        await self.process(event, message)
-        await message.ack()
-        metrics.HANDLER_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+        if todo:
+            metrics.HANDLER_SECONDS.labels(self.name).observe(
+                (time.perf_counter() - started) / len(todo)
+            )
 
     async def process(self, event: RecordedEvent, message: BusMessage | None = None) -> None:
         """Handle one event and commit its outputs with the checkpoint."""
-        structlog.contextvars.bind_contextvars(
-            correlation_id=str(event.correlation_id or event.event_id)
-        )
+        await self.process_many([(event, message)])
+
+    async def process_many(self, items: Sequence[tuple[RecordedEvent, BusMessage | None]]) -> None:
+        """Handle events in position order; commit all their outputs with the last checkpoint."""
+        if not items:
+            return
+        appends: list[StreamAppend] = []
+        for event, message in items:
+            appends.extend(self._handle(event, message))
+        position = items[-1][0].position
         try:
-            emits = self.core.handle(event)
-            appends = self._appends(event, emits)
-        except Exception as exc:  # a core bug: park the event, keep the consumer going
-            self._log.error("handler failed", position=event.position, exc_info=True)
-            appends = [self._dead_letter_append(event, message, exc)]
-            metrics.DEAD_LETTERS.labels(self.name, "handler").inc()
-        try:
-            await self.store.commit(self.name, event.position, appends)
+            await self.store.commit(self.name, position, appends)
         except CheckpointConflict as conflict:
             # Another instance of this consumer got there first: its outputs stand, ours are
             # dropped, and this core's state no longer matches the log. Stop; a restart
@@ -250,10 +273,21 @@ class ProcessApplication:
             raise ConsumerFenced(
                 f"{self.name}: another instance committed up to {conflict.checkpoint}"
             ) from conflict
-        self.checkpoint = event.position
-        metrics.EVENTS_IN.labels(self.name).inc()
+        self.checkpoint = position
+        metrics.EVENTS_IN.labels(self.name).inc(len(items))
         metrics.EVENTS_OUT.labels(self.name).inc(sum(len(a.events) for a in appends))
-        await self._maybe_snapshot()
+        await self._maybe_snapshot(len(items))
+
+    def _handle(self, event: RecordedEvent, message: BusMessage | None) -> list[StreamAppend]:
+        structlog.contextvars.bind_contextvars(
+            correlation_id=str(event.correlation_id or event.event_id)
+        )
+        try:
+            return self._appends(event, self.core.handle(event))
+        except Exception as exc:  # a core bug: park the event, keep the consumer going
+            self._log.error("handler failed", position=event.position, exc_info=True)
+            metrics.DEAD_LETTERS.labels(self.name, "handler").inc()
+            return [self._dead_letter_append(event, message, exc)]
 
     def _handle_safely(self, event: RecordedEvent) -> None:
         # Replay of already-committed inputs: a failure was dead-lettered the first time.
@@ -289,8 +323,8 @@ class ProcessApplication:
                 )
         return appends
 
-    async def _maybe_snapshot(self) -> None:
-        self._since_snapshot += 1
+    async def _maybe_snapshot(self, handled: int) -> None:
+        self._since_snapshot += handled
         if self._since_snapshot >= self.config.snapshot_every and isinstance(
             self.core, SnapshottingCore
         ):

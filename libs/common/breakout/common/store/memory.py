@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
+import heapq
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 import msgspec
@@ -40,6 +42,9 @@ class InMemoryEventStore:
         self._log: list[StoredEvent] = []
         self._ids: set[uuid.UUID] = set()
         self._streams: dict[str, list[int]] = {}
+        # Positions per stream category: a filtered read (a router following `order-*` among
+        # millions of market-data rows in a backtest) must not scan the whole log.
+        self._categories: dict[str, list[int]] = {}
         self._checkpoints: dict[str, int] = {}
         self._snapshots: dict[str, Snapshot] = {}
         self._appended = asyncio.Event()
@@ -113,6 +118,8 @@ class InMemoryEventStore:
             self._log.append(positioned)
             self._ids.add(event.event_id)
             self._streams.setdefault(event.stream, []).append(positioned.position)
+            category = stream_category(event.stream)
+            self._categories.setdefault(category, []).append(positioned.position)
         if staged:
             self._appended.set()
             self._appended = asyncio.Event()
@@ -140,12 +147,25 @@ class InMemoryEventStore:
     ) -> list[StoredEvent]:
         """Events after `after` in global order, payload as JSON."""
         out: list[StoredEvent] = []
-        for event in self._log[after:]:
+        candidates: Iterable[StoredEvent]
+        if filter is not None and filter.categories is not None:
+            candidates = self._in_categories(filter.categories, after)
+        else:
+            candidates = self._log[after:]
+        for event in candidates:
             if matches(event, filter):
                 out.append(event)
                 if len(out) >= limit:
                     break
         return out
+
+    def _in_categories(self, categories: Sequence[str], after: int) -> Iterator[StoredEvent]:
+        runs: list[Iterator[int]] = []
+        for category in categories:
+            positions = self._categories.get(category, [])
+            runs.append(_tail(positions, bisect.bisect_right(positions, after)))
+        for position in heapq.merge(*runs):
+            yield self._log[position - 1]
 
     async def read_all(
         self, after: int = 0, limit: int = 1000, filter: EventFilter | None = None
@@ -178,3 +198,9 @@ class InMemoryEventStore:
 
     async def close(self) -> None:
         """Nothing to release."""
+
+
+def _tail(positions: list[int], start: int) -> Iterator[int]:
+    """`positions[start:]` without copying it."""
+    for index in range(start, len(positions)):
+        yield positions[index]

@@ -249,14 +249,14 @@ class PostgresEventStore:
         rows = await self._pool.fetch(
             q.READ_STREAM, stream, after_version, limit, is_market_data(stream)
         )
-        return [_stored(r).decode() for r in rows]
+        return [stored_event(r).decode() for r in rows]
 
     async def read_all_raw(
         self, after: int = 0, limit: int = 1000, filter: EventFilter | None = None
     ) -> list[StoredEvent]:
         """Events with position > `after` in global order, payloads left as JSON."""
         sql, args = q.read_all_query(filter)
-        return [_stored(r) for r in await self._pool.fetch(sql, after, limit, *args)]
+        return [stored_event(r) for r in await self._pool.fetch(sql, after, limit, *args)]
 
     async def read_all(
         self, after: int = 0, limit: int = 1000, filter: EventFilter | None = None
@@ -321,7 +321,8 @@ class PostgresEventStore:
         await self._pool.close()
 
 
-def _stored(row: asyncpg.Record) -> StoredEvent:
+def stored_event(row: asyncpg.Record) -> StoredEvent:
+    """A row selected with `postgres_sql.ENVELOPE`, as a `StoredEvent`."""
     return StoredEvent(
         position=row[0],
         stream=row[1],

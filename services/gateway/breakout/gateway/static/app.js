@@ -294,6 +294,14 @@ async function command(path, body) {
   } catch (err) { say(String(err.message || err)); }
 }
 
+// `make run` prints the dashboard as `/ui#token=…`: a fragment never reaches a server or its
+// logs. Take the token from it once, keep it for this tab, and drop it from the address bar.
+const fragment = new URLSearchParams(location.hash.slice(1));
+if (fragment.get("token")) {
+  state.token = fragment.get("token");
+  sessionStorage.setItem("breakout.token", state.token);
+  history.replaceState(null, "", location.pathname + location.search);
+}
 $("token").value = state.token;
 $("connect").onclick = () => { state.token = $("token").value.trim(); sessionStorage.setItem("breakout.token", state.token); start(); };
 $("symbol").onchange = () => start();
