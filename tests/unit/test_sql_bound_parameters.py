@@ -26,6 +26,8 @@ ALLOWED = {
         "the constant column list of this module",
     ("libs/common/breakout/common/store/postgres_sql.py", "' AND '.join(where)"):
         "conditions from constant fragments whose values are placeholders",
+    ("services/backtest/breakout/backtest/auditlog.py", "ENVELOPE"):
+        "the store's constant column list (postgres_sql.ENVELOPE)",
     ("libs/common/breakout/common/store/archive.py", "partition"):
         "a partition name read from pg_inherits (an identifier, quoted)",
     ("libs/common/breakout/common/store/archive.py", "_COLUMNS"):
