@@ -18,7 +18,7 @@ EXCHANGE ?=
 RUN_WORKDIR ?= .dev/stack
 RUN_ARGS ?=
 
-.PHONY: help install lint test bench run fuzz
+.PHONY: help install lint test bench run fuzz chaos
 
 help:
 	@echo "make install  install uv (if missing) and the locked environment in .venv"
@@ -28,6 +28,7 @@ help:
 	@echo "make lint     ruff check, ruff format --check, mypy, yamllint, hadolint, compose schema"
 	@echo "make bench    run the benchmarks (python -m bench), writes bench/results.json"
 	@echo "make fuzz     the fuzz targets at length (FUZZ_EXAMPLES, default 20000 each)"
+	@echo "make chaos    the chaos run at length (CHAOS_FAULTS, default 120; report in .dev/)"
 
 install: $(STAMP)
 
@@ -60,3 +61,9 @@ run: install
 # `make test` runs the same targets with 300 examples each, derandomized (reproducible in CI).
 fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20000} FUZZ_RANDOM=1 $(RUN) pytest -q tests/fuzz
+
+# `make test` runs the chaos test with 10 faults; this runs 120 and a clean run of the processes.
+chaos: install
+	CHAOS_FAULTS=$${CHAOS_FAULTS:-120} CHAOS_CLEAN=$${CHAOS_CLEAN:-1} \
+	CHAOS_REPORT=$${CHAOS_REPORT:-$(CURDIR)/.dev/chaos-report.txt} \
+		$(RUN) breakout dev run --workdir .dev/test-stack -- pytest -q -s tests/chaos

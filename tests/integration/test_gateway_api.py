@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -22,6 +23,13 @@ from tests.unit.gateway import factories as f
 
 pytestmark = pytest.mark.integration
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def _key(headers: dict[str, str]) -> dict[str, str]:
+    """`headers` with a fresh Idempotency-Key (every control request carries its own)."""
+    return {**headers, "Idempotency-Key": uuid.uuid4().hex}
+
+
 T0 = f.BASE_MS
 
 
@@ -167,7 +175,7 @@ async def test_control_commands_are_recorded_and_folded_back(
         headers = {**AUTH, "Idempotency-Key": "kill-0001"}
         first = await http.post("/api/ctl/kill", json=body, headers=headers)
         again = await http.post("/api/ctl/kill", json=body, headers=headers)
-        assert first.status_code == again.status_code == 202
+        assert (first.status_code, again.status_code) == (202, 409)  # a replay writes nothing
         assert first.json()["event_id"] == again.json()["event_id"]
         [recorded] = await gw.stack.store.read_stream(ctl_stream("kill"))
         assert isinstance(recorded.data, KillRequested)
@@ -180,10 +188,10 @@ async def test_control_commands_are_recorded_and_folded_back(
         assert status["kill"]["level"] == "entries"
         assert (await http.get("/api/risk/status")).json()["kill"]["requested_by"] == "alice"
 
-        reset = await http.post("/api/ctl/reset", json={"reason": "reviewed"}, headers=AUTH)
-        close = await http.post("/api/ctl/close/p1", json={"reason": "manual"}, headers=AUTH)
+        reset = await http.post("/api/ctl/reset", json={"reason": "reviewed"}, headers=_key(AUTH))
+        close = await http.post("/api/ctl/close/p1", json={"reason": "manual"}, headers=_key(AUTH))
         pause = await http.post(
-            "/api/ctl/pause", json={"preset": "breakout_v1", "reason": "news"}, headers=AUTH
+            "/api/ctl/pause", json={"preset": "breakout_v1", "reason": "news"}, headers=_key(AUTH)
         )
         assert [r.status_code for r in (reset, close, pause)] == [202, 202, 202]
         await gw.settled()

@@ -58,7 +58,7 @@ async def test_process_serves_and_stops_on_sigterm(
                 kill = await http.post(
                     "/api/ctl/kill",
                     json={"level": "entries", "reason": "smoke"},
-                    headers={"Authorization": f"Bearer {TOKEN}"},
+                    headers={"Authorization": f"Bearer {TOKEN}", "Idempotency-Key": "smoke-0001"},
                 )
                 assert kill.status_code == 202
         finally:

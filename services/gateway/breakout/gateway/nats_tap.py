@@ -16,6 +16,7 @@ import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
+from breakout.common.bus.nats import client_auth
 from breakout.gateway.hub import Hub
 from breakout.gateway.patterns import minimal
 
@@ -29,8 +30,19 @@ PENDING_BYTES = 256 * 1024 * 1024
 class NatsTap:
     """Subscribes to `patterns` (under the deployment prefix) and feeds `hub`."""
 
-    def __init__(self, url: str, prefix: str, patterns: tuple[str, ...], hub: Hub) -> None:
+    def __init__(
+        self,
+        url: str,
+        prefix: str,
+        patterns: tuple[str, ...],
+        hub: Hub,
+        *,
+        user: str | None = None,
+        password: str | None = None,
+    ) -> None:
         self.url = url
+        # The gateway's NATS user may subscribe to events (read-only) and to its own inbox.
+        self._auth = client_auth(user, password)
         self.prefix = prefix
         self.patterns = tuple(minimal(patterns))
         self.hub = hub
@@ -53,7 +65,7 @@ class NatsTap:
     async def start(self) -> None:
         """Connect, subscribe to every pattern, and wait until the server has them all."""
         self._nc = await nats.connect(
-            self.url, name="breakout-gateway-tap", max_reconnect_attempts=-1
+            self.url, name="breakout-gateway-tap", max_reconnect_attempts=-1, **self._auth
         )
         handler = self._handler()
         for pattern in self.patterns:

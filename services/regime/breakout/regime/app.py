@@ -81,7 +81,16 @@ async def serve(*, pollers: bool, core: bool, health_port: int | None) -> None:
     configure_logging(CONSUMER)
     settings, keys = feeds_from_env()
     store = await PostgresEventStore.connect(infra.database_url)
-    bus = await NatsBus.connect(infra.nats_url, prefix=infra.bus_prefix) if core else None
+    bus = (
+        await NatsBus.connect(
+            infra.nats_url,
+            prefix=infra.bus_prefix,
+            user=infra.nats_user,
+            password=infra.nats_password,
+        )
+        if core
+        else None
+    )
     try:
         async with httpx.AsyncClient(timeout=settings.http_timeout_s) as client:
             feeds = build_pollers(store, client, settings, keys)

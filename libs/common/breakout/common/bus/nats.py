@@ -75,6 +75,27 @@ def stream_subjects(prefix: str) -> list[str]:
     return [f"{root}.>" for root in DOMAIN_ROOTS]
 
 
+def inbox_prefix(user: str) -> str:
+    """The reply subjects of a NATS user: its permissions let it subscribe to these alone."""
+    return f"_INBOX_{user}"
+
+
+def client_auth(user: str | None, password: str | None) -> dict[str, str]:
+    """`nats.connect` arguments for a user (none: the URL's own credentials, if any)."""
+    if not user:
+        return {}
+    return {"user": user, "password": password or "", "inbox_prefix": inbox_prefix(user)}
+
+
+def _same_stream(current: api.StreamConfig, wanted: api.StreamConfig) -> bool:
+    fields = ("subjects", "retention", "storage", "discard", "max_bytes", "allow_direct")
+    same = all(getattr(current, f) == getattr(wanted, f) for f in fields)
+    seconds = ("max_age", "duplicate_window")
+    return same and all(
+        abs((getattr(current, f) or 0) - (getattr(wanted, f) or 0)) < 1e-6 for f in seconds
+    )
+
+
 def _error(exc: Exception, what: str) -> BusError:
     if isinstance(exc, APIError) and exc.err_code in _WRONG_LAST:
         return WrongLastSequence(f"{what}: {exc.description}")
@@ -138,8 +159,14 @@ class NatsBus:
         ack_timeout_s: float = 10.0,
         reconnect_time_wait_s: float = 2.0,
         name: str = "breakout",
+        user: str | None = None,
+        password: str | None = None,
     ) -> NatsBus:
-        """Connect to NATS; the client reconnects forever and logs every disconnect."""
+        """Connect to NATS; the client reconnects forever and logs every disconnect.
+
+        With `user` (a service's own NATS user, see `permissions.py`) replies come to that
+        user's inbox prefix, the only one its permissions let it subscribe to.
+        """
         bound = log.bind(url=url, prefix=prefix)
 
         async def disconnected() -> None:
@@ -163,6 +190,7 @@ class NatsBus:
             reconnected_cb=reconnected,
             closed_cb=closed,
             error_cb=error,
+            **client_auth(user, password),
         )
         return cls(
             client,
@@ -209,11 +237,14 @@ class NatsBus:
         )
         try:
             try:
-                await self._js.stream_info(self._stream)
+                info = await self._js.stream_info(self._stream)
             except NotFoundError:
                 await self._js.add_stream(config)
                 return
-            await self._js.update_stream(config)
+            # Update only what differs: a service's NATS user may inspect the stream but not
+            # change it (only the relay's may), so an unchanged stream must need no update.
+            if not _same_stream(info.config, config):
+                await self._js.update_stream(config)
         except nats.errors.Error as exc:
             raise _error(exc, f"ensure stream {self._stream}") from exc
 

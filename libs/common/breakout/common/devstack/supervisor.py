@@ -74,9 +74,11 @@ class ServiceRunner:
         stopping: asyncio.Event,
         *,
         stop_timeout_s: float = STOP_TIMEOUT_S,
+        backoff: Callable[[], Backoff] = Backoff,
     ) -> None:
         self.spec = spec
         self.stop_timeout_s = stop_timeout_s
+        self.backoff = backoff  # a chaos harness restarts faster than an operator's machine
         self.env = {**env, **spec.env}
         self.log_path = log_dir / f"{spec.name}.log"
         self.report = report
@@ -88,7 +90,7 @@ class ServiceRunner:
 
     async def run(self) -> None:
         """Start, watch, and restart the service until stopped (or it cannot be fixed by one)."""
-        backoff = Backoff()
+        backoff = self.backoff()
         while not self.stopping.is_set():
             started = time.monotonic()
             code = await self._run_once()

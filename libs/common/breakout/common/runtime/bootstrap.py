@@ -24,7 +24,12 @@ async def run_process_application(
     """Run `core` as the durable consumer `name` over Postgres and NATS until signalled."""
     configure_logging(name)
     store = await PostgresEventStore.connect(settings.database_url)
-    bus = await NatsBus.connect(settings.nats_url, prefix=settings.bus_prefix)
+    bus = await NatsBus.connect(
+        settings.nats_url,
+        prefix=settings.bus_prefix,
+        user=settings.nats_user,
+        password=settings.nats_password,
+    )
     try:
         await bus.ensure_stream()
         app = ProcessApplication(name, core, store, bus, config=config)
@@ -40,7 +45,12 @@ async def run_relay(
     """Run the relay (leader-elected through Postgres) until signalled."""
     configure_logging("relay")
     store = await PostgresEventStore.connect(settings.database_url)
-    bus = await NatsBus.connect(settings.nats_url, prefix=settings.bus_prefix)
+    bus = await NatsBus.connect(
+        settings.nats_url,
+        prefix=settings.bus_prefix,
+        user=settings.nats_user,
+        password=settings.nats_password,
+    )
     leader_name = f"relay:{settings.bus_prefix}"
     leader = PostgresLeaderLock(settings.database_url, leader_name)
     try:

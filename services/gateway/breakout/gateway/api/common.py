@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import uuid
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ class Gateway:
     models: ReadModels
     clock: Clock = field(default_factory=LiveClock)
     checks: dict[str, HealthCheck] = field(default_factory=dict)
+    # Operator commands one at a time: a replay check and its append never interleave.
+    ctl_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def gateway(request: Request) -> Gateway:

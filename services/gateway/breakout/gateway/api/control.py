@@ -1,8 +1,13 @@
 """`POST /api/ctl/*`: operator commands, recorded as `ctl.*` events (bearer token required).
 
 The gateway decides nothing: it appends the command to its `ctl-<kind>` stream and the risk
-and execution services act on it. An `Idempotency-Key` header makes a retried request a no-op
-(the event id derives from it).
+and execution services act on it.
+
+Replay protection: every command carries an `Idempotency-Key` header, a fresh unique id per
+command (a UUID), or is refused (428). The event id derives from the key, so the key is recorded
+with the command forever; the same key again, a replayed (captured, or double-sent) request, is
+refused with 409 and writes nothing. Even two identical requests racing past the check write
+one event: the store skips an event id it already holds.
 """
 
 from __future__ import annotations
@@ -11,10 +16,10 @@ import uuid
 from typing import Annotated, Any, Literal
 
 import msgspec
-from fastapi import APIRouter, Depends, Header, Path
+from fastapi import APIRouter, Depends, Header, HTTPException, Path
 from pydantic import BaseModel, Field
 
-from breakout.common.events import Event, NewEvent
+from breakout.common.events import Event, NewEvent, RecordedEvent
 from breakout.common.events.ctl_ops import (
     KillRequested,
     KillResetRequested,
@@ -23,6 +28,7 @@ from breakout.common.events.ctl_ops import (
     ctl_stream,
 )
 from breakout.common.ids import external_event_id
+from breakout.common.store.port import EventStore
 from breakout.gateway import metrics
 from breakout.gateway.api.common import Gateway, GatewayDep, MsgspecResponse, ok, require_token
 
@@ -79,13 +85,47 @@ class Accepted(msgspec.Struct, kw_only=True):
     stream_version: int
 
 
+class Replayed(msgspec.Struct, kw_only=True):
+    """The request's key was used before: nothing was written."""
+
+    detail: str
+    event_id: uuid.UUID
+    position: int
+
+
+async def _recorded(store: EventStore, stream: str, event_id: uuid.UUID) -> RecordedEvent | None:
+    # Operator commands are few (a handful a day): reading their stream is cheap.
+    after = 0
+    while batch := await store.read_stream(stream, after_version=after, limit=1000):
+        for event in batch:
+            if event.event_id == event_id:
+                return event
+        after = batch[-1].version
+    return None
+
+
 async def _record(gw: Gateway, kind: str, command: Event, key: str | None) -> MsgspecResponse:
     # A command is an outside input to the system, like a market-data tick: its time is the
-    # gateway's clock and its id is random unless the caller gave an idempotency key.
-    event_id = external_event_id(PRODUCER, kind, key) if key else uuid.uuid4()
+    # gateway's clock and its id derives from the caller's key, recorded with it for good.
+    if key is None:
+        raise HTTPException(
+            status_code=428,
+            detail="send an Idempotency-Key header: a fresh unique id (a UUID) per command",
+        )
+    event_id = external_event_id(PRODUCER, kind, key)
     stream = ctl_stream(kind)
     new = NewEvent(event_id=event_id, data=command, occurred_at=gw.clock.now(), producer=PRODUCER)
-    version = await gw.store.append(stream, [new])
+    async with gw.ctl_lock:
+        earlier = await _recorded(gw.store, stream, event_id)
+        if earlier is not None:
+            metrics.CTL_REPLAYS.labels(kind).inc()
+            refused = Replayed(
+                detail=f"Idempotency-Key already used: recorded at position {earlier.position}",
+                event_id=event_id,
+                position=earlier.position,
+            )
+            return MsgspecResponse(refused, status_code=409)
+        version = await gw.store.append(stream, [new])
     metrics.CTL_COMMANDS.labels(kind).inc()
     body = Accepted(
         event_id=event_id, stream=stream, type=command.type_tag(), stream_version=version
@@ -93,7 +133,11 @@ async def _record(gw: Gateway, kind: str, command: Event, key: str | None) -> Ms
     return MsgspecResponse(body, status_code=202)
 
 
-ACCEPTED: dict[int | str, dict[str, Any]] = {202: ok(Accepted, "Recorded")[200]}
+ACCEPTED: dict[int | str, dict[str, Any]] = {
+    202: ok(Accepted, "Recorded")[200],
+    409: ok(Replayed, "Replayed: this Idempotency-Key was used before; nothing written")[200],
+    428: {"description": "No Idempotency-Key header"},
+}
 
 
 @router.post("/api/ctl/kill", status_code=202, responses=ACCEPTED)

@@ -14,7 +14,7 @@ const esc = (s) => String(s ?? "").replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<
 const say = (text) => { $("message").textContent = text; };
 
 async function api(path, options = {}) {
-  const headers = { "Content-Type": "application/json" };
+  const headers = { "Content-Type": "application/json", ...(options.headers || {}) };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   const response = await fetch(path, { ...options, headers });
   if (response.status === 404) return null;
@@ -281,9 +281,15 @@ async function start() {
   try { await load(); say(""); } catch (err) { say(String(err.message || err)); }
 }
 
+// crypto.randomUUID needs a secure context; getRandomValues works on plain http too.
+function requestId() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function command(path, body) {
   try {
-    const accepted = await api(path, { method: "POST", body: JSON.stringify({ requested_by: "dashboard", reason: "from the dashboard", ...body }) });
+    // A fresh Idempotency-Key per command: the gateway refuses a key it has seen (409, a replay).
+    const accepted = await api(path, { method: "POST", headers: { "Idempotency-Key": requestId() }, body: JSON.stringify({ requested_by: "dashboard", reason: "from the dashboard", ...body }) });
     say(`recorded ${accepted.type} (${accepted.stream} v${accepted.stream_version})`);
   } catch (err) { say(String(err.message || err)); }
 }
