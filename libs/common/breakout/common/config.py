@@ -19,16 +19,21 @@ class InfraSettings(msgspec.Struct, frozen=True, kw_only=True):
     # This service's own NATS user (least-privilege permissions, deploy/nats/permissions.conf).
     nats_user: str | None = None
     nats_password: str | None = None
+    # The event stream's replicas in a JetStream cluster (3 on the k8s cluster); the relay
+    # applies it, other services leave the stream as they find it.
+    bus_replicas: int = 1
 
     @classmethod
     def from_env(cls) -> InfraSettings:
-        """Read `DATABASE_URL`, `NATS_URL`, `BREAKOUT_BUS_PREFIX`, `NATS_USER`, `NATS_PASSWORD`."""
+        """Read `DATABASE_URL`, `NATS_URL`, `BREAKOUT_BUS_PREFIX`, `NATS_USER`, `NATS_PASSWORD`,
+        `BREAKOUT_BUS_REPLICAS`."""
         return cls(
             database_url=os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL),
             nats_url=os.environ.get("NATS_URL", DEFAULT_NATS_URL),
             bus_prefix=os.environ.get("BREAKOUT_BUS_PREFIX", ""),
             nats_user=os.environ.get("NATS_USER") or None,
             nats_password=os.environ.get("NATS_PASSWORD") or None,
+            bus_replicas=int(os.environ.get("BREAKOUT_BUS_REPLICAS", "1")),
         )
 
     def __repr__(self) -> str:
@@ -37,5 +42,5 @@ class InfraSettings(msgspec.Struct, frozen=True, kw_only=True):
         return (
             f"InfraSettings(database_url=<hidden>, nats_url={self.nats_url!r}, "
             f"bus_prefix={self.bus_prefix!r}, nats_user={self.nats_user!r}, "
-            f"nats_password={secret})"
+            f"nats_password={secret}, bus_replicas={self.bus_replicas})"
         )

@@ -90,6 +90,8 @@ def client_auth(user: str | None, password: str | None) -> dict[str, str]:
 def _same_stream(current: api.StreamConfig, wanted: api.StreamConfig) -> bool:
     fields = ("subjects", "retention", "storage", "discard", "max_bytes", "allow_direct")
     same = all(getattr(current, f) == getattr(wanted, f) for f in fields)
+    if wanted.num_replicas is not None:  # only the one that manages the stream says
+        same = same and (current.num_replicas or 1) == wanted.num_replicas
     seconds = ("max_age", "duplicate_window")
     return same and all(
         abs((getattr(current, f) or 0) - (getattr(wanted, f) or 0)) < 1e-6 for f in seconds
@@ -135,6 +137,7 @@ class NatsBus:
         max_bytes: int,
         duplicate_window_s: float,
         ack_timeout_s: float,
+        replicas: int | None = None,
     ) -> None:
         self._nc = client
         self._js: JetStreamContext = SettlingJetStream(
@@ -146,6 +149,7 @@ class NatsBus:
         self._max_bytes = max_bytes
         self._duplicate_window_s = duplicate_window_s
         self._ack_timeout_s = ack_timeout_s
+        self._replicas = replicas
 
     @classmethod
     async def connect(
@@ -161,11 +165,14 @@ class NatsBus:
         name: str = "breakout",
         user: str | None = None,
         password: str | None = None,
+        replicas: int | None = None,
     ) -> NatsBus:
         """Connect to NATS; the client reconnects forever and logs every disconnect.
 
         With `user` (a service's own NATS user, see `permissions.py`) replies come to that
-        user's inbox prefix, the only one its permissions let it subscribe to.
+        user's inbox prefix, the only one its permissions let it subscribe to. `replicas` is
+        the stream's replication factor in a JetStream cluster, for the one that manages the
+        stream (the relay); None leaves the stream as it is (created with one replica).
         """
         bound = log.bind(url=url, prefix=prefix)
 
@@ -199,6 +206,7 @@ class NatsBus:
             max_bytes=max_bytes,
             duplicate_window_s=duplicate_window_s,
             ack_timeout_s=ack_timeout_s,
+            replicas=replicas,
         )
 
     @property
@@ -234,6 +242,7 @@ class NatsBus:
             max_bytes=self._max_bytes,
             duplicate_window=self._duplicate_window_s,
             allow_direct=True,  # get() reads through the direct-get API
+            num_replicas=self._replicas,
         )
         try:
             try:

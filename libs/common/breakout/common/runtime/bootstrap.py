@@ -50,6 +50,7 @@ async def run_relay(
         prefix=settings.bus_prefix,
         user=settings.nats_user,
         password=settings.nats_password,
+        replicas=settings.bus_replicas,  # the relay manages the stream
     )
     leader_name = f"relay:{settings.bus_prefix}"
     leader = PostgresLeaderLock(settings.database_url, leader_name)
