@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import msgspec
+import pytest
 
 from breakout.common.events import (
     ExchangeErrorOccurred,
@@ -176,3 +177,26 @@ def test_exchange_unreachable_past_the_grace_trips() -> None:
     assert core.handle(recorded(error(T0_MS + grace_ms + 1))) == []  # a new streak
     (trip,) = core.handle(recorded(error(T0_MS + 2 * grace_ms + 1)))
     assert isinstance(trip.event, KillSwitchTripped) and trip.event.trigger == "disconnect"
+
+
+def test_no_regime_yet_halves_the_size_unless_the_preset_requires_one() -> None:
+    def without_regime(preset: object) -> RiskCore:
+        core = RiskCore([preset])  # type: ignore[list-item]
+        for event in (balance(), rules(), book()):
+            assert core.handle(recorded(event)) == []
+        return core
+
+    relaxed = msgspec.structs.replace(
+        PRESET, risk=msgspec.structs.replace(PRESET.risk, require_regime=False)
+    )
+    with_regime = decision(ready_core())
+    halved = decision(without_regime(relaxed))
+    assert isinstance(with_regime, OrderIntentApproved) and isinstance(halved, OrderIntentApproved)
+    assert halved.sizing.regime is None and halved.sizing.regime_multiplier == 0.5
+    assert halved.sizing.risk_quote == pytest.approx(
+        with_regime.sizing.risk_quote * 0.5 / with_regime.sizing.regime_multiplier
+    )
+    strict = msgspec.structs.replace(
+        PRESET, risk=msgspec.structs.replace(PRESET.risk, require_regime=True)
+    )
+    assert isinstance(decision(without_regime(strict)), OrderDenied)

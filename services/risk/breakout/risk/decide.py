@@ -170,6 +170,11 @@ def _gates(signal: SignalGenerated, preset: Preset, view: RiskView, c: _Checks) 
     )
 
 
+# With no regime decided (or no regime service), a preset that does not require one trades at
+# half size: the macro layer is an overlay, not a precondition (docs/regime.md).
+NO_REGIME_MULTIPLIER = 0.5
+
+
 def _regime_multiplier(
     signal: SignalGenerated, preset: Preset, view: RiskView, c: _Checks
 ) -> float:
@@ -182,7 +187,7 @@ def _regime_multiplier(
             1.0 if preset.risk.require_regime else 0.0,
             "no regime decided yet",
         )
-        return 1.0
+        return NO_REGIME_MULTIPLIER
     perms = regime.permissions
     c.need(
         "regime_side",
