@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import time
 
 import httpx
 import pytest
 
+from breakout.exchange_sim.macro_http import setup_macro_routes
+from breakout.exchange_sim.macro_world import MacroWorld, segment
 from breakout.exchange_sim.testing import running_sim
 from breakout.regime.http_coingecko import CoinGeckoFeed
 from breakout.regime.http_newsapi import NewsApiFeed
@@ -17,7 +20,11 @@ pytestmark = pytest.mark.integration
 
 
 async def test_the_regime_feeds_read_the_simulators_macro_world() -> None:
-    async with running_sim(["BTCUSDT"], seed=4) as sim:
+    # A busy wire for the whole week: a seed's own world can have six quiet hours, and which
+    # six hours the feed's look-back covers depends on the time of day the test runs.
+    world = MacroWorld(seed=4, script=[segment("risk_on", 24 * 8, headlines_per_h=3.0)])
+    configure = functools.partial(setup_macro_routes, world=world)
+    async with running_sim(["BTCUSDT"], seed=4, configure=configure) as sim:
         settings, keys = feeds_from_env({"MACRO_SIM_URL": sim.base_url})
         feeds = [
             TwelveDataFeed(settings.twelvedata_url, keys.twelvedata),
