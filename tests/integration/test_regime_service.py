@@ -22,7 +22,7 @@ from breakout.common.events.regime import (
     news_stream,
 )
 from breakout.common.relay import Relay
-from breakout.exchange_sim.macro import MacroWorld
+from breakout.exchange_sim.macro import MacroWorld, segment
 from tests.integration.stacks import open_stack
 from tests.integration.test_regime_feeds import serve_world
 
@@ -45,7 +45,9 @@ def _health(port: int) -> dict[str, object]:
 async def test_the_service_polls_decides_and_stops_on_sigterm(
     infra: InfraSettings, bus_prefix: str, tmp_path: Path
 ) -> None:
-    world = MacroWorld(seed=9)  # live clock: a week of history up to now
+    # Live clock: a week of history up to now, on a busy wire (a seed's own world can have
+    # six quiet hours, and which six the first poll reads depends on the time of day).
+    world = MacroWorld(seed=9, script=[segment("risk_on", 24 * 8, headlines_per_h=3.0)])
     health_port = _free_port()
     async with (
         serve_world(world, prefix="/sim") as base,
