@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import msgspec
 import pytest
 
 from breakout.common.config import InfraSettings
@@ -24,31 +23,23 @@ from breakout.common.events import (
     SubscriptionRequested,
     dead_letter_stream,
 )
-from breakout.common.presets import Preset, parse_preset
+from breakout.common.presets import Preset
 from breakout.common.relay import Relay
 from breakout.common.runtime.application import ProcessApplication, RuntimeConfig
 from breakout.common.store.port import EventFilter, EventStore
 from breakout.exchange_sim.scenario import breakout, fakeout, quiet
 from breakout.exchange_sim.state import wall_clock_ms
 from breakout.exchange_sim.testing import running_sim
-from breakout.features.config import FeaturesConfig, IndicatorConfig, LevelsRules
 from breakout.features.core import FeaturesCore
 from breakout.signals.core import SignalsCore
 from tests.integration.ingest_support import ingest_config, running_ingest, unique_venue
 from tests.integration.stacks import open_stack
+from tests.support.short_session import short_features_config, short_session_preset
 
 pytestmark = pytest.mark.integration
 FAST = RuntimeConfig(fetch_timeout_s=0.1, ack_wait_s=5.0, snapshot_every=2_000)
 SPEED = 40.0
 QUIET_S = 600
-LEVELS = {
-    "timeframe": "1m",
-    "donchian_bars": 8,
-    "min_touches": 1,
-    "approach_bars": 3,
-    "prebreakout_consolidation_min_bars": 1,
-    "history_bars": 40,
-}
 DECISIONS = EventFilter(
     types=tuple(
         t.type_tag()
@@ -63,58 +54,13 @@ DECISIONS = EventFilter(
 )
 
 
-def features_config() -> FeaturesConfig:
-    """Short periods, so that levels and indicators exist after a few simulated minutes."""
-    return FeaturesConfig(
-        levels_rules=msgspec.convert(LEVELS, LevelsRules),
-        indicators=IndicatorConfig(
-            atr_period=5,
-            bb_period=5,
-            bb_percentile_lookback=10,
-            ema_fast_period=3,
-            ema_slow_period=5,
-            volume_median_bars=5,
-            correlation_bars=10,
-            history_bars=40,
-        ),
-    )
-
-
 def itest_preset() -> Preset:
     """Loose liquidity filters (a thin simulated tape), the design's entry thresholds.
 
     The book imbalance and VWAP-gap checks are opened up: the simulator's makers quote both
     sides alike and its session VWAP starts with the run; the unit tests hold those edges.
     """
-    document: dict[str, Any] = {
-        "name": "itest_breakout",
-        "version": 1,
-        "liquidity_filters": {
-            "min_24h_volume_usd": 0,
-            "max_spread_bps": 50,
-            "min_depth_usd_0_3pct": 0,
-            "min_depth_usd_0_5pct": 0,
-            "min_trades_per_minute": 0,
-        },
-        "volatility_filters": {
-            "atr_pct_min": 0.00001,
-            "atr_pct_max": 0.5,
-            "bb_width_percentile_max": 100,
-            "volume_surge_1h_min": 0,
-            "volume_surge_5m_min": 0,
-        },
-        "correlation": {"limit": 1.0},
-        "scanner": {"timeframe": "1m", "interval_s": 30, "top_n": 5, "subscribe_top_n": 5},
-        "signal_config": {
-            "strategies": ["momentum", "retest"],
-            "momentum_volume_k": 1.5,
-            "l2_imbalance_min": -1.0,
-            "vwap_gap_max_bps": 10_000,
-            "density_confirmation": False,
-        },
-        "levels_rules": LEVELS,
-    }
-    return parse_preset(msgspec.json.encode(document))
+    return short_session_preset("itest_breakout")
 
 
 async def decisions(store: EventStore) -> list[RecordedEvent]:
@@ -196,7 +142,7 @@ async def test_a_breakout_signals_and_a_fake_out_is_rejected_with_reasons(
         )
         relay = Relay(stack.store, stack.bus, stack.leader("relay"), batch_size=500)
         features = ProcessApplication(
-            "features", FeaturesCore(features_config()), stack.store, stack.bus, config=FAST
+            "features", FeaturesCore(short_features_config()), stack.store, stack.bus, config=FAST
         )
         signals = ProcessApplication(
             "signals-itest", SignalsCore(preset, venue), stack.store, stack.bus, config=FAST
