@@ -17,6 +17,7 @@ from breakout.backtest.inputs import MarketData
 from breakout.backtest.variants import (
     Adaptation,
     for_quote,
+    per_bar_activity,
     without_microstructure,
     without_regime,
 )
@@ -135,26 +136,3 @@ async def run_backtest(
         market_events=engine.market_events,
         events=events,
     )
-
-
-CANDLE_SAMPLE_S = 60  # the finest candle timeframe the sources load
-
-
-def per_bar_activity(config: FeaturesConfig) -> tuple[FeaturesConfig, list[Adaptation]]:
-    """Activity sampled and recorded once a minute rather than every second.
-
-    On candle-only data the prints are four modelled ones per bar, so per-second samples read
-    the same modelled tape sixty times over (and cost most of the run); the activity filters
-    have no real input there anyway (`adapt` turns them off and the report says so).
-    """
-    activity = msgspec.structs.replace(config.activity, sample_interval_s=CANDLE_SAMPLE_S)
-    emit = msgspec.structs.replace(config.emit, activity_interval_s=CANDLE_SAMPLE_S)
-    reason = "candles only: no trades to sample between the modelled prints"
-    changes = [
-        Adaptation(setting=setting, was=was, now=CANDLE_SAMPLE_S, reason=reason)
-        for setting, was in (
-            ("activity_config.sample_interval_s", config.activity.sample_interval_s),
-            ("features.emit.activity_interval_s", config.emit.activity_interval_s),
-        )
-    ]
-    return msgspec.structs.replace(config, activity=activity, emit=emit), changes

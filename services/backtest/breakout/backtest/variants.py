@@ -10,6 +10,7 @@ hash (`preset_ref`) in every decision. Nothing is switched off silently.
 - `without_regime`: no regime input (no macro feeds in the data): the regime gates off, size x1.
 - `for_quote`: the scanner's quote asset is the data's; the 24 h USD volume filter is not
   applied to a market quoted in a non-dollar asset (its volume is not in dollars).
+- `per_bar_activity`: on candle-only data, activity sampled once a minute, not every second.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import msgspec
 
 from breakout.common.presets import Preset
+from breakout.features.config import FeaturesConfig
 
 USD_QUOTES = ("USDT", "USDC", "FDUSD", "TUSD", "BUSD", "USD")
 
@@ -111,3 +113,26 @@ def _apply(
         preset = msgspec.structs.replace(preset, **{section_name: updated})
         applied.append(Adaptation(setting=setting, was=was, now=now, reason=reason))
     return preset, applied
+
+
+CANDLE_SAMPLE_S = 60  # the finest candle timeframe the sources load
+
+
+def per_bar_activity(config: FeaturesConfig) -> tuple[FeaturesConfig, list[Adaptation]]:
+    """Activity sampled and recorded once a minute rather than every second.
+
+    On candle-only data the prints are four modelled ones per bar, so per-second samples read
+    the same modelled tape sixty times over (and cost most of the run); the activity filters
+    have no real input there anyway (`adapt` turns them off and the report says so).
+    """
+    activity = msgspec.structs.replace(config.activity, sample_interval_s=CANDLE_SAMPLE_S)
+    emit = msgspec.structs.replace(config.emit, activity_interval_s=CANDLE_SAMPLE_S)
+    reason = "candles only: no trades to sample between the modelled prints"
+    changes = [
+        Adaptation(setting=setting, was=was, now=CANDLE_SAMPLE_S, reason=reason)
+        for setting, was in (
+            ("activity_config.sample_interval_s", config.activity.sample_interval_s),
+            ("features.emit.activity_interval_s", config.emit.activity_interval_s),
+        )
+    ]
+    return msgspec.structs.replace(config, activity=activity, emit=emit), changes
