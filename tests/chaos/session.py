@@ -34,7 +34,8 @@ from breakout.exchange_sim.testing import running_sim
 from breakout.features.config import FeaturesConfig
 from tests.integration.ingest_support import ingest_config, running_ingest, wait_until
 from tests.integration.stacks import fresh_database
-from tests.integration.test_signals_pipeline import features_config, itest_preset
+from tests.integration.test_signals_pipeline import itest_preset
+from tests.support.short_session import short_features_config
 from tests.support.trading import regime
 
 RECORDED_VENUE = "chaosrec"  # the venue name of the recorded market data
@@ -106,7 +107,7 @@ def load_recording(path: Path = RECORDING) -> Recording:
     """The committed recording (`python -m tests.chaos.record` makes a new one)."""
     with gzip.open(path, "rb") as lines:
         events = [decode_wire(line).decode() for line in lines if line.strip()]
-    return Recording(events=events, preset=chaos_preset(), features=features_config())
+    return Recording(events=events, preset=chaos_preset(), features=short_features_config())
 
 
 def save_recording(recording: Recording, path: Path = RECORDING) -> None:
@@ -165,7 +166,7 @@ async def record_market(infra: InfraSettings) -> Recording:
         finally:
             await store.close()
     market = [e for e in events if e.stream.startswith("md.")]
-    return Recording(events=market, preset=chaos_preset(), features=features_config())
+    return Recording(events=market, preset=chaos_preset(), features=short_features_config())
 
 
 def chaos_preset() -> Preset:
