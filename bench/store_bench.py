@@ -24,13 +24,19 @@ async def append_batch_eps(store: PostgresEventStore, total: int) -> float:
     return total / (time.perf_counter() - started)
 
 
-async def copy_baseline_eps(dsn: str, total: int) -> float:
-    """Events/s of the same rows by raw `copy_records_to_table` into a bare table."""
+async def copy_baseline_eps(dsn: str, total: int, *, temp: bool = False) -> float:
+    """Events/s of the same rows by raw `copy_records_to_table` into a bare table.
+
+    The bare table is an ordinary one (written to the WAL like the store's tables) with no
+    index, constraint or partition; `temp=True` copies into a TEMP table instead, which skips
+    the WAL altogether: a floor no durable store can reach, recorded beside it for reference.
+    """
     conn = await asyncpg.connect(dsn)
+    table = f"bare_{uuid.uuid4().hex[:8]}"
     try:
         await conn.execute(
-            """CREATE TEMP TABLE bare (position bigint, stream text, version bigint,
-               event_id uuid, type text, data jsonb, occurred_at timestamptz,
+            f"""CREATE {"TEMP" if temp else ""} TABLE {table} (position bigint, stream text,
+               version bigint, event_id uuid, type text, data jsonb, occurred_at timestamptz,
                recorded_at timestamptz, producer text)"""
         )
         run = uuid.uuid4().hex[:8]
@@ -52,10 +58,32 @@ async def copy_baseline_eps(dsn: str, total: int) -> float:
             )
         started = time.perf_counter()
         for start in range(0, total, BATCH):
-            await conn.copy_records_to_table("bare", records=rows[start : start + BATCH])
+            await conn.copy_records_to_table(table, records=rows[start : start + BATCH])
         return total / (time.perf_counter() - started)
     finally:
+        await conn.execute(f"DROP TABLE IF EXISTS {table}")
         await conn.close()
+
+
+async def append_vs_copy(
+    store: PostgresEventStore, dsn: str, total: int, rounds: int = 3
+) -> dict[str, float]:
+    """The bulk append and both COPY baselines, interleaved over `rounds`; medians of each.
+
+    Interleaving gives each the same share of whatever else the machine is doing (and of the
+    database's growth); one round each, in a fixed order, measured the order as much as the code.
+    """
+    per_round = total // rounds
+    append, logged, temp = [], [], []
+    for _ in range(rounds):
+        logged.append(await copy_baseline_eps(dsn, per_round))
+        append.append(await append_batch_eps(store, per_round))
+        temp.append(await copy_baseline_eps(dsn, per_round, temp=True))
+    return {
+        "store.copy_baseline_eps": statistics.median(logged),
+        "store.copy_temp_baseline_eps": statistics.median(temp),
+        "store.append_batch_eps": statistics.median(append),
+    }
 
 
 async def single_append_latency_ms(store: PostgresEventStore, n: int) -> tuple[float, float]:
