@@ -226,3 +226,26 @@ def test_unrelated_events_are_ignored() -> None:
     from tests.support.sample import Tick
 
     assert RegimeCore().handle(recorded(Tick(key="A", seq=1), T0_MS)) == []
+
+
+def test_a_fast_polled_feed_reads_the_same_trend_as_an_hourly_one() -> None:
+    # A day of dollar rising 0.02 an hour (about 0.45 % over the lookback: WEAK_UP), observed
+    # once an hour by one core and every two minutes by another: the trend is a function of
+    # the series over time, not of how often it was read.
+    hourly, polled = RegimeCore(), RegimeCore()
+    for hour in range(24):
+        _run(hourly, [observed("DXY", 104.0 + 0.02 * hour, hour)])
+    for step in range(24 * 30):
+        _run(polled, [observed("DXY", 104.0 + 0.02 * step / 30, step / 30)])
+    trend = hourly.current_inputs().dxy
+    assert trend.direction == "WEAK_UP"
+    assert polled.current_inputs().dxy.direction == trend.direction
+    assert polled.current_inputs().dxy.change == pytest.approx(trend.change, rel=0.05)
+    # Each hour keeps only its latest observation.
+    assert len(polled.state.dxy) == 24
+
+
+def test_a_late_earlier_observation_does_not_replace_its_hours_latest() -> None:
+    core = RegimeCore()
+    _run(core, [observed("BTCD", 55.0, 0.5), observed("BTCD", 54.0, 0.25)])
+    assert [v for _, v in core.state.btcd] == [55.0]

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from breakout.regime.config import RegimeConfig, TrendConfig
-from breakout.regime.trend import analyze_trend, grade, least_squares_slope
+from breakout.regime.trend import analyze_trend, grade, least_squares_slope, points
 
 DXY = RegimeConfig().dxy
 BTCD = RegimeConfig().btcd
@@ -94,3 +94,11 @@ def test_readings_stay_in_bounds(values: list[float]) -> None:
     assert (reading.change > 0) == (reading.direction in ("STRONG_UP", "WEAK_UP")) or (
         reading.direction == "FLAT"
     )
+
+
+def test_points_keep_the_last_observation_of_each_bucket() -> None:
+    hour = 3_600_000
+    series = [(0, 1.0), (hour // 2, 2.0), (hour, 3.0), (3 * hour + 5, 4.0)]
+    # Hour 2 had no observation: a missing point, not a repeated one.
+    assert points(series, 3600) == [2.0, 3.0, 4.0]
+    assert points(series, 0) == [1.0, 2.0, 3.0, 4.0]

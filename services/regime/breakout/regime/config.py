@@ -27,11 +27,14 @@ class _Config(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 
 class TrendConfig(_Config, frozen=True, kw_only=True):
-    """Trend of one series: a least-squares slope over the last `lookback_points` observations.
+    """Trend of one series: a least-squares slope over the last `lookback_points` points.
 
-    `relative` measures the move in percent of the mean (DXY); otherwise in the series' own
-    units (BTC.D: percentage points). Moves at or past `strong_move` are strong, past
-    `weak_move` weak, anything smaller is flat.
+    A point is the last observation in each `bucket_s` of source time (hourly by default), so
+    the lookback spans the same time however often the feed is polled: 24 polls two minutes
+    apart are 48 minutes of a series, not the day the thresholds are set for. `bucket_s` 0
+    takes every observation as a point. `relative` measures the move in percent of the mean
+    (DXY); otherwise in the series' own units (BTC.D: percentage points). Moves at or past
+    `strong_move` are strong, past `weak_move` weak, anything smaller is flat.
     """
 
     lookback_points: int = 24
@@ -39,8 +42,11 @@ class TrendConfig(_Config, frozen=True, kw_only=True):
     strong_move: float = 0.5
     weak_move: float = 0.1
     relative: bool = False
+    bucket_s: float = 3600.0
 
     def __post_init__(self) -> None:
+        if self.bucket_s < 0:
+            raise ValueError("trend: bucket_s must be >= 0")
         if not 2 <= self.min_points <= self.lookback_points:
             raise ValueError("trend: need 2 <= min_points <= lookback_points")
         if not 0 < self.weak_move < self.strong_move:

@@ -39,7 +39,7 @@ from breakout.regime.config import RegimeConfig
 from breakout.regime.engine import RegimeMachine, regime_masses
 from breakout.regime.flow import FlowReading, analyze_flow
 from breakout.regime.news import ActiveNews, NewsBook, NewsPicture, expiry_ts_ms
-from breakout.regime.trend import analyze_trend
+from breakout.regime.trend import analyze_trend, points
 
 MACRO_SOURCES: tuple[FeedSource, ...] = ("twelvedata", "coingecko")
 MAX_SERIES_POINTS = 256
@@ -71,9 +71,18 @@ def _at(ts_ms: int) -> datetime:
     return datetime.fromtimestamp(ts_ms / 1000, UTC)
 
 
-def _insert(series: list[tuple[int, float]], ts_ms: int, value: float) -> None:
-    # Backfills may arrive out of order: keep the series sorted by source time, one per time.
-    series[:] = [p for p in series if p[0] != ts_ms]
+def _insert(series: list[tuple[int, float]], ts_ms: int, value: float, bucket_s: float) -> None:
+    # Backfills may arrive out of order: keep the series sorted by source time, and of each
+    # bucket only its latest observation (all a trend reads), so MAX_SERIES_POINTS buckets
+    # are kept however often the feed is polled.
+    bucket_ms = int(bucket_s * 1000)
+
+    def same_bucket(t: int) -> bool:
+        return t == ts_ms if bucket_ms <= 0 else t // bucket_ms == ts_ms // bucket_ms
+
+    if any(same_bucket(t) and t > ts_ms for t, _ in series):
+        return  # a later observation of this bucket is already here
+    series[:] = [p for p in series if not same_bucket(p[0])]
     series.append((ts_ms, value))
     series.sort(key=lambda p: p[0])
     del series[:-MAX_SERIES_POINTS]
@@ -127,9 +136,9 @@ class RegimeCore:
         self._advance(observed.received_ts_ms)
         self._on_success(observed.source, observed.received_ts_ms)
         if observed.series == "DXY":
-            _insert(self.state.dxy, observed.source_ts_ms, observed.value)
+            _insert(self.state.dxy, observed.source_ts_ms, observed.value, self.config.dxy.bucket_s)
             return []
-        _insert(self.state.btcd, observed.source_ts_ms, observed.value)
+        _insert(self.state.btcd, observed.source_ts_ms, observed.value, self.config.btcd.bucket_s)
         return self._capital_flow()
 
     def _on_news(self, observed: NewsObserved) -> list[Emit]:
@@ -186,7 +195,7 @@ class RegimeCore:
         return Emit(stream=stream, event=event, occurred_at=_at(self.state.now_ms))
 
     def _capital_flow(self) -> list[Emit]:
-        values = [v for _, v in self.state.btcd]
+        values = points(self.state.btcd, self.config.btcd.bucket_s)
         trend = analyze_trend("BTCD", values, self.config.btcd)
         reading = analyze_flow(values, trend, self.config.flow)
         previous = self.state.flow
@@ -235,8 +244,8 @@ class RegimeCore:
     def current_inputs(self) -> RegimeInputs:
         """What the regime would be decided on now."""
         config = self.config
-        dxy = analyze_trend("DXY", [v for _, v in self.state.dxy], config.dxy)
-        btcd = analyze_trend("BTCD", [v for _, v in self.state.btcd], config.btcd)
+        dxy = analyze_trend("DXY", points(self.state.dxy, config.dxy.bucket_s), config.dxy)
+        btcd = analyze_trend("BTCD", points(self.state.btcd, config.btcd.bucket_s), config.btcd)
         news = self.state.news.picture(self.state.now_ms, config.news)
         if self._stale("newsapi"):
             # A dead news feed is missing evidence, not evidence of quiet news.

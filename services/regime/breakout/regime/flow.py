@@ -1,9 +1,10 @@
 """Capital flow: is money rotating into Bitcoin or out of it, read from BTC dominance.
 
-Momentum is BTC.D now minus BTC.D `momentum_points` observations ago (percentage points). Past
-the threshold it is an inflow (dominance rising: capital prefers BTC over alts) or an outflow.
-Momentum against the lookback trend is a divergence: the trend is tiring, expect mean reversion;
-momentum with the trend and strong enough favours continuation.
+Momentum is BTC.D now minus BTC.D `momentum_points` points ago, in percentage points (a point
+per trend bucket, hourly by default: `trend.points`). Past the threshold it is an inflow
+(dominance rising: capital prefers BTC over alts) or an outflow. Momentum against the lookback
+trend is a divergence: the trend is tiring, expect mean reversion; momentum with the trend and
+strong enough favours continuation.
 """
 
 from __future__ import annotations

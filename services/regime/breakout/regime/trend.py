@@ -1,9 +1,10 @@
-"""Trend of a macro series: least-squares slope over the last observations, graded by thresholds.
+"""Trend of a macro series: least-squares slope over the last points, graded by thresholds.
 
-The slope is per observation (index-based), so a weekend without DXY candles does not flatten
-the trend; the move over one lookback is `slope * lookback_points`, in percent of the window's
-mean for a relative series (DXY) and in the series' own units otherwise (BTC.D: percentage
-points).
+A point is the last observation in a bucket of source time (`points`), so how often a feed is
+polled does not change what a trend means. The slope is per point (index-based), so a weekend
+without DXY candles does not flatten the trend; the move over one lookback is
+`slope * lookback_points`, in percent of the window's mean for a relative series (DXY) and in
+the series' own units otherwise (BTC.D: percentage points).
 """
 
 from __future__ import annotations
@@ -12,6 +13,27 @@ from collections.abc import Sequence
 
 from breakout.common.events.regime import MacroSeries, TrendDirection, TrendReading
 from breakout.regime.config import TrendConfig
+
+
+def points(series: Sequence[tuple[int, float]], bucket_s: float) -> list[float]:
+    """The last value of each `bucket_s` of source time, oldest first (`bucket_s` 0: every one).
+
+    `series` is `(source_ts_ms, value)` sorted by time. Empty buckets yield nothing: a gap in
+    the feed is a missing point, not a repeated one.
+    """
+    if bucket_s <= 0:
+        return [v for _, v in series]
+    bucket_ms = int(bucket_s * 1000)
+    out: list[float] = []
+    last_bucket: int | None = None
+    for ts_ms, value in series:
+        bucket = ts_ms // bucket_ms
+        if bucket == last_bucket:
+            out[-1] = value
+        else:
+            out.append(value)
+            last_bucket = bucket
+    return out
 
 
 def least_squares_slope(values: Sequence[float]) -> float:
