@@ -8,10 +8,12 @@ consumer names a backtest gives them), the order router and the paper broker (it
 read from exchange_sim through ccxt, its books from the bus) decide and trade on it.
 
 Two choices make the run comparable with a backtest, and are what a live run on a real feed
-approximates: each step ends at a market event that is not a trade (a book, a candle, a ticker)
-and the next is written once every service has handled the last, so no service lags the market
-at a decision point; and the paper broker's clock is the market's (the latest market event's
-time plus the placement latency), as the wall clock is in a live run on a live feed.
+approximates: each step ends at a market event that is not a trade (a book, a candle, a
+ticker), and once an order exists every event is a step (an exit may trigger on any trade); the
+next step is written once every service has handled the last and the router has placed every
+order, so no service lags the market at a decision point. And the paper broker's clock is the
+market's (the latest market event's time plus the placement latency), as the wall clock is in a
+live run on a live feed.
 """
 
 from __future__ import annotations
@@ -116,7 +118,11 @@ class Settled:
 
     def _caught_up(self) -> bool:
         apps = all(app.checkpoint >= self.last[app.name] for app in self.apps)
-        return apps and self.router.cursor >= self.last_order
+        placed = all(
+            view.exchange_order_id is not None or view.terminal is not None
+            for view in self.router.views.values()
+        )
+        return apps and placed and self.router.cursor >= self.last_order
 
     async def _update(self) -> None:
         while batch := await self.store.read_all(after=self.head, limit=5000):
@@ -162,11 +168,14 @@ async def run_live(stack: Stack, preset: Preset, recording: Recording) -> LiveSe
             await stack.store.append_bulk([recording.regime()])
             await _wait_for_paper_rules(paper, tasks)
             for step in feed_steps(recording):
-                await stack.store.append_bulk(step)
-                last = max(market_time_ms(a.events[0].data) for a in step)
-                _advance(market, last + LATENCY_MS)
-                await settled.wait()
-                _crashed(tasks)
+                # Once an order exists, any trade may trigger an exit: one event at a time.
+                parts = [[a] for a in step] if settled.last_order else [step]
+                for part in parts:
+                    await stack.store.append_bulk(part)
+                    last = max(market_time_ms(a.events[0].data) for a in part)
+                    _advance(market, last + LATENCY_MS)
+                    await settled.wait()
+                    _crashed(tasks)
         finally:
             for component in components:
                 component.stop()

@@ -44,9 +44,7 @@ def market_entries(preset: Preset) -> Preset:
     as fills and an open position."""
     execution = msgspec.structs.replace(preset.execution_config, momentum_order="market")
     position = msgspec.structs.replace(preset.position_config, use_projection_target=False)
-    return msgspec.structs.replace(
-        preset, execution_config=execution, position_config=position
-    )
+    return msgspec.structs.replace(preset, execution_config=execution, position_config=position)
 
 
 def _by_id(events: list[RecordedEvent]) -> dict[str, dict[Any, Any]]:

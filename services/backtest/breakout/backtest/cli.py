@@ -149,11 +149,13 @@ def backtest(  # noqa: PLR0917 - typer maps each option to a parameter
         console.print("filters without input: " + ", ".join(output.no_input))
     console.print(f"written: {folder}")
     if record:
-        asyncio.run(_record(record, output))
+        asyncio.run(record_run(record, output))
         console.print(f"recorded {len(output.events)} events in the store")
 
 
-async def _record(database_url: str, output: RunOutput) -> None:
+async def record_run(database_url: str, output: RunOutput) -> None:
+    """Append every event of the run to the store at `database_url`, under `bt<run id>.`
+    streams (producer `backtest-<run id>/<consumer>`), ids as the run derived them."""
     store = await PostgresEventStore.connect(database_url)
     try:
         batch: list[StreamAppend] = []
