@@ -9,7 +9,8 @@ read from exchange_sim through ccxt, its books from the bus) decide and trade on
 
 Two choices make the run comparable with a backtest, and are what a live run on a real feed
 approximates: each step ends at a market event that is not a trade (a book, a candle, a
-ticker), and once an order exists every event is a step (an exit may trigger on any trade); the
+ticker), and while a position is open or an order works every event is a step (an exit may
+trigger on any trade); the
 next step is written once every service has handled the last and the router has placed every
 order, so no service lags the market at a decision point. And the paper broker's clock is the
 market's (the latest market event's time plus the placement latency), as the wall clock is in a
@@ -30,7 +31,14 @@ from breakout.backtest.feed import market_time_ms
 from breakout.common.bus.matching import matches_any
 from breakout.common.bus.port import Bus
 from breakout.common.clock import SimulatedClock
-from breakout.common.events import MarketTrade, NewEvent, OrderFillReceived, RecordedEvent
+from breakout.common.events import (
+    MarketTrade,
+    NewEvent,
+    OrderFillReceived,
+    PositionClosed,
+    PositionOpened,
+    RecordedEvent,
+)
 from breakout.common.exchange import ccxt_config, pro_exchange
 from breakout.common.presets import Preset
 from breakout.common.relay import Relay
@@ -102,6 +110,12 @@ class Settled:
         self.head = 0
         self.last = {app.name: 0 for app in apps}
         self.last_order = 0
+        self.open_positions: set[str] = set()
+
+    def exposed(self) -> bool:
+        """A position is open, or an order is still working."""
+        working = any(view.terminal is None for view in self.router.views.values())
+        return bool(self.open_positions) or working
 
     async def wait(self, timeout_s: float = 60.0) -> None:
         """Until every consumer handled what concerns it and the router read every order event,
@@ -133,6 +147,10 @@ class Settled:
                         self.last[app.name] = event.position
                 if event.stream.startswith("order-"):
                     self.last_order = event.position
+                if isinstance(event.data, PositionOpened):
+                    self.open_positions.add(event.data.position_id)
+                elif isinstance(event.data, PositionClosed):
+                    self.open_positions.discard(event.data.position_id)
             self.head = batch[-1].position
 
 
@@ -168,8 +186,8 @@ async def run_live(stack: Stack, preset: Preset, recording: Recording) -> LiveSe
             await stack.store.append_bulk([recording.regime()])
             await _wait_for_paper_rules(paper, tasks)
             for step in feed_steps(recording):
-                # Once an order exists, any trade may trigger an exit: one event at a time.
-                parts = [[a] for a in step] if settled.last_order else [step]
+                # While a position is open any trade may trigger an exit: one event at a time.
+                parts = [[a] for a in step] if settled.exposed() else [step]
                 for part in parts:
                     await stack.store.append_bulk(part)
                     last = max(market_time_ms(a.events[0].data) for a in part)

@@ -21,6 +21,7 @@ from breakout.backtest.replay import replay
 from breakout.backtest.run import RunOptions, run_backtest
 from breakout.common.config import InfraSettings
 from breakout.common.events import (
+    OrderDenied,
     OrderFillReceived,
     OrderIntentApproved,
     OrderSubmitted,
@@ -34,7 +35,7 @@ from tests.integration.parity_support import LATENCY_MS, LiveSession, consumers,
 from tests.integration.stacks import open_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-COMPARED = (SignalGenerated, OrderIntentApproved, OrderSubmitted, OrderFillReceived)
+COMPARED = (SignalGenerated, OrderIntentApproved, OrderDenied, OrderSubmitted, OrderFillReceived)
 
 
 def market_entries(preset: Preset) -> Preset:
@@ -68,6 +69,7 @@ def _diff(live: dict[Any, Any], test: dict[Any, Any]) -> list[str]:
     return lines
 
 
+@pytest.mark.timeout(900)
 async def test_live_run_replays_and_backtests_to_the_same_decisions(
     infra: InfraSettings, bus_prefix: str
 ) -> None:
@@ -97,8 +99,8 @@ async def test_live_run_replays_and_backtests_to_the_same_decisions(
     problems = []
     for name in recorded:
         problems += [f"{name}:", *_diff(recorded[name], tested[name])]
-    print("\n".join(problems))
-    for name, found in recorded.items():
-        print(name, len(found), len(tested[name]))
-    assert recorded["SignalGenerated"] and recorded["OrderFillReceived"]
+    counts = {name: (len(found), len(tested[name])) for name, found in recorded.items()}
+    print("live / backtest:", counts)
     assert all(not line.startswith("  ") for line in problems), "\n".join(problems)
+    for name in ("SignalGenerated", "OrderIntentApproved", "OrderSubmitted", "OrderFillReceived"):
+        assert recorded[name], f"the session must go as far as {name}"

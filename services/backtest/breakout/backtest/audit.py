@@ -130,9 +130,9 @@ class _Walker:
         except ValueError:
             event_id = None
         if event_id is not None:
-            found = await self.reads.by_ids([event_id])
-            if event_id in found:
-                return [found[event_id]]
+            by_id = await self.reads.by_ids([event_id])
+            if event_id in by_id:
+                return [by_id[event_id]]
         if subject == "position":
             found = await self.store.read_stream(position_stream(key))
             # A backtest recorded with `--record` keeps its streams under `bt<run id>.`.
