@@ -8,13 +8,12 @@ consumer names a backtest gives them), the order router and the paper broker (it
 read from exchange_sim through ccxt, its books from the bus) decide and trade on it.
 
 Two choices make the run comparable with a backtest, and are what a live run on a real feed
-approximates: each step ends at a market event that is not a trade (a book, a candle, a
-ticker), and while a position is open or an order works every event is a step (an exit may
-trigger on any trade); the
-next step is written once every service has handled the last and the router has placed every
-order, so no service lags the market at a decision point. And the paper broker's clock is the
-market's (the latest market event's time plus the placement latency), as the wall clock is in a
-live run on a live feed.
+approximates. Each step ends at a market event that is not a trade (a book, a candle, a ticker),
+and while a position is open or an order works every event is a step (an exit may trigger on any
+trade); the next step is written once every service has handled the last and the router has
+placed every order, so no service lags the market at a decision point. And the paper broker's
+clock is the market's (the latest market event's time plus the placement latency), as the wall
+clock is in a live run on a live feed.
 """
 
 from __future__ import annotations
