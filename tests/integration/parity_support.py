@@ -61,6 +61,16 @@ OPENING = {"USDT": Decimal(100_000)}
 LATENCY_MS = 50  # the paper broker's placement latency, and the backtest's
 
 
+def market_entries(preset: Preset) -> Preset:
+    """The chaos session's preset, entering momentum breakouts at market with the reward aimed
+    at TP2 (the scripted breakout neither comes back through a stop-limit's trigger nor leaves
+    a base-height projection worth the risk of a market entry): the session then goes as far
+    as fills and an open position."""
+    execution = msgspec.structs.replace(preset.execution_config, momentum_order="market")
+    position = msgspec.structs.replace(preset.position_config, use_projection_target=False)
+    return msgspec.structs.replace(preset, execution_config=execution, position_config=position)
+
+
 @dataclass
 class LiveSession:
     """What the live run left: its store's DSN, venue, market-time window and events."""

@@ -26,8 +26,8 @@ from breakout.common.config import InfraSettings
 from breakout.common.events import NewEvent, PositionOpened, market_stream
 from breakout.common.store.postgres import PostgresEventStore
 from tests.chaos.session import RECORDED_VENUE, Recording, load_recording
+from tests.integration.parity_support import market_entries
 from tests.integration.stacks import fresh_database
-from tests.integration.test_parity import market_entries
 from tests.support.trading import rules
 
 pytestmark = pytest.mark.integration

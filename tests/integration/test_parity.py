@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
 import pytest
 
 from breakout.backtest.auditlog import PostgresAuditLog
@@ -28,24 +27,19 @@ from breakout.common.events import (
     RecordedEvent,
     SignalGenerated,
 )
-from breakout.common.presets import Preset
 from breakout.common.store.postgres import PostgresEventStore
 from tests.chaos.session import load_recording
-from tests.integration.parity_support import LATENCY_MS, LiveSession, consumers, run_live
+from tests.integration.parity_support import (
+    LATENCY_MS,
+    LiveSession,
+    consumers,
+    market_entries,
+    run_live,
+)
 from tests.integration.stacks import open_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 COMPARED = (SignalGenerated, OrderIntentApproved, OrderDenied, OrderSubmitted, OrderFillReceived)
-
-
-def market_entries(preset: Preset) -> Preset:
-    """The chaos session's preset, entering momentum breakouts at market with the reward aimed
-    at TP2 (the scripted breakout neither comes back through a stop-limit's trigger nor leaves
-    a base-height projection worth the risk of a market entry): the session then goes as far
-    as fills and an open position."""
-    execution = msgspec.structs.replace(preset.execution_config, momentum_order="market")
-    position = msgspec.structs.replace(preset.position_config, use_projection_target=False)
-    return msgspec.structs.replace(preset, execution_config=execution, position_config=position)
 
 
 def _by_id(events: list[RecordedEvent]) -> dict[str, dict[Any, Any]]:
