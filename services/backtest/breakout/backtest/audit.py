@@ -11,6 +11,7 @@ forward: what the signal caused (an intent or a denial, orders, the position).
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -19,6 +20,7 @@ import msgspec
 
 from breakout.common.events import (
     OrderSubmitted,
+    PositionOpened,
     RecordedEvent,
     SignalGenerated,
     SignalRejected,
@@ -29,6 +31,7 @@ from breakout.common.store.port import EventStore
 
 Subject = Literal["position", "order", "signal"]
 MAX_DEPTH = 24
+RECORDED_RUN = re.compile(r"^bt[0-9a-f]{12}\.")  # `breakout backtest --record` streams
 REASON_FIELDS = (
     "reason", "failed", "checks", "inputs", "sizing", "limit", "value", "threshold", "purpose",
     "confidence", "strategy", "side", "qty", "price", "stop_price", "entry_price", "level_price",
@@ -127,13 +130,17 @@ class _Walker:
         except ValueError:
             event_id = None
         if event_id is not None:
-            found = await self.reads.by_ids([event_id])
-            if event_id in found:
-                return [found[event_id]]
+            by_id = await self.reads.by_ids([event_id])
+            if event_id in by_id:
+                return [by_id[event_id]]
         if subject == "position":
-            return await self.store.read_stream(position_stream(key))
+            found = await self.store.read_stream(position_stream(key))
+            # A backtest recorded with `--record` keeps its streams under `bt<run id>.`.
+            opened = [PositionOpened.type_tag()]
+            return found or await self.reads.by_field(opened, "position_id", key)
         if subject == "order":
-            return await self.store.read_stream(order_stream(key))
+            found = await self.store.read_stream(order_stream(key))
+            return found or await self.reads.by_field([OrderSubmitted.type_tag()], "order_id", key)
         tags = [SignalGenerated.type_tag(), SignalRejected.type_tag()]
         return await self.reads.by_field(tags, "signal_id", key)
 
@@ -156,7 +163,7 @@ class _Walker:
             if event.causation_id in found:
                 return found[event.causation_id], "caused"
             return await self.reads.md_by_id(event.causation_id, event.occurred_at), "caused"
-        if event.stream.startswith("order-") and not isinstance(event.data, OrderSubmitted):
+        if _is_order_stream(event.stream) and not isinstance(event.data, OrderSubmitted):
             first = await self.store.read_stream(event.stream, 0, 1)
             if first and isinstance(first[0].data, OrderSubmitted):
                 return first[0], "order"
@@ -180,6 +187,11 @@ class _Walker:
                 step.effects = await self.forward([effect], depth + 1)
             steps.append(step)
         return steps
+
+
+def _is_order_stream(stream: str) -> bool:
+    """An `order-<id>` stream, also under a recorded backtest's `bt<run id>.` prefix."""
+    return RECORDED_RUN.sub("", stream).startswith("order-")
 
 
 def _step(event: RecordedEvent, link: str, shown_above: bool) -> Step:

@@ -149,11 +149,13 @@ def backtest(  # noqa: PLR0917 - typer maps each option to a parameter
         console.print("filters without input: " + ", ".join(output.no_input))
     console.print(f"written: {folder}")
     if record:
-        asyncio.run(_record(record, output))
+        asyncio.run(record_run(record, output))
         console.print(f"recorded {len(output.events)} events in the store")
 
 
-async def _record(database_url: str, output: RunOutput) -> None:
+async def record_run(database_url: str, output: RunOutput) -> None:
+    """Append every event of the run to the store at `database_url`, under `bt<run id>.`
+    streams (producer `backtest-<run id>/<consumer>`), ids as the run derived them."""
     store = await PostgresEventStore.connect(database_url)
     try:
         batch: list[StreamAppend] = []
@@ -240,14 +242,17 @@ def walk_forward_command(  # noqa: PLR0917 - typer maps each option to a paramet
     """Rolling IS/OOS windows, grid search in-sample, out-of-sample results and stability."""
     loaded = load_preset(preset)
     options = RunOptions(data=data, start_ms=parse_time(start), end_ms=parse_time(end), seed=seed)
-    market = load_data(options)
-    first, last = market.inputs[0].ts_ms, market.inputs[-1].ts_ms
+    start_ms, end_ms = options.start_ms, options.end_ms
+    if start_ms is None or end_ms is None:  # else only the workers load the data
+        market = load_data(options)
+        start_ms = market.inputs[0].ts_ms if start_ms is None else start_ms
+        end_ms = market.inputs[-1].ts_ms + 1 if end_ms is None else end_ms
     kwargs = {"params": tuple(param)} if param else {}
     results = walk_forward(
         loaded,
         options,
-        start_ms=options.start_ms or first,
-        end_ms=options.end_ms or last,
+        start_ms=start_ms,
+        end_ms=end_ms,
         is_ms=int(is_hours * 3_600_000),
         oos_ms=int(oos_hours * 3_600_000),
         workers=workers,

@@ -175,8 +175,8 @@ def inferred_rules(symbol: str, exchange: str, inputs: list[MarketInput]) -> Mar
 async def from_store(
     database_url: str, start_ms: int, end_ms: int, symbols: tuple[str, ...] = ()
 ) -> MarketData:
-    """The md.* events (and regime decisions) a store recorded between `start_ms` and `end_ms`,
-    in store order, with their recorded ids."""
+    """The md.* events (and regime decisions) a store recorded whose market time is in
+    [`start_ms`, `end_ms`), in store order, with their recorded ids."""
     store = await PostgresEventStore.connect(database_url)
     inputs: list[MarketInput] = []
     kinds: set[str] = set()
@@ -192,7 +192,7 @@ async def from_store(
                 data = event.data
                 ts = _event_ms(data, event.occurred_at)
                 symbol = getattr(data, "symbol", None)
-                if ts < start_ms or ts > end_ms or (symbols and symbol and symbol not in symbols):
+                if ts < start_ms or ts >= end_ms or (symbols and symbol and symbol not in symbols):
                     continue
                 if symbol:
                     seen.add(symbol)

@@ -101,7 +101,7 @@ def _evaluate(job: tuple[str, str, int, int]) -> tuple[float, int, float | None,
     preset = parse_preset(preset_json)
     full = _data(data_spec)
     window = MarketData(
-        inputs=[i for i in full.inputs if i.ts_ms <= end_ms and (i.ts_ms >= start_ms)],
+        inputs=[i for i in full.inputs if start_ms <= i.ts_ms < end_ms],  # [start, end)
         symbols=full.symbols,
         kinds=full.kinds,
         rules=full.rules,
