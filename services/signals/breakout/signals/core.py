@@ -48,6 +48,7 @@ from breakout.common.store.port import EventFilter
 from breakout.signals.decisions import decision_event
 from breakout.signals.gates import Gate, RegimeView
 from breakout.signals.machine import Decision, SymbolMachine
+from breakout.signals.mlmodel import MlModel, preset_model
 from breakout.signals.scanner import scan_rows
 from breakout.signals.structure import structure_entry
 from breakout.signals.view import SymbolView, add_candle, fold_market
@@ -96,8 +97,17 @@ class SignalsCore:
 
     store_filter: EventFilter | None = EventFilter(types=INPUT_TYPES)
 
-    def __init__(self, preset: Preset, exchange: str, symbols: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        preset: Preset,
+        exchange: str,
+        symbols: Sequence[str] = (),
+        ml: MlModel | None = None,
+    ) -> None:
         self.preset = preset
+        # The preset's ML filter, loaded here unless given: a missing or invalid artifact is a
+        # PresetError on `ml_model` (the service does not start).
+        self.ml = ml if ml is not None else preset_model(preset)
         self.ref = preset.ref()
         self.exchange = exchange
         self.symbols = tuple(symbols)
@@ -223,7 +233,7 @@ class SignalsCore:
         return Gate(self.preset, view, self.state.regime, self.state.paused)
 
     def _emit(self, view: SymbolView, side: TradeSide, decision: Decision) -> Emit:
-        event = decision_event(self.preset, self.ref, view, side, decision)
+        event = decision_event(self.preset, self.ref, view, side, decision, self.ml)
         return Emit(stream=signal_stream(self.preset.name, view.symbol), event=event)
 
     # -- scans ----------------------------------------------------------------------------
