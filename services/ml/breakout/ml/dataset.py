@@ -14,18 +14,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import msgspec
 
-from breakout.backtest.inputs import from_sim
+from breakout.backtest.feed import recorded_input
+from breakout.backtest.inputs import MarketData
 from breakout.backtest.run import RunOptions, run_backtest
-from breakout.backtest.simgen import SimSession
+from breakout.backtest.simgen import SimSession, market_rules, simulated_events
 from breakout.backtest.variants import Adaptation, _apply, without_microstructure
-from breakout.common.events import MarketTrade
+from breakout.common.events import MarketTrade, RecordedEvent
 from breakout.common.events.sig import SignalGenerated
 from breakout.common.presets import Preset
+from breakout.exchange_sim.scenario import Phase
+from breakout.features.config import FeaturesConfig
 from breakout.ml.labels import DEFAULT_HORIZON_MS, label_path
 
 LOOSEN_REASON = "ML training data: more signals per simulated hour"
@@ -74,41 +77,51 @@ def loosen(preset: Preset) -> tuple[Preset, list[Adaptation]]:
 
 def simulate(
     preset: Preset,
-    seed: int,
-    symbols: Sequence[str],
-    start_ms: int,
-    duration_s: int,
+    session: SimSession,
     *,
-    trade_rate: float = 1.0,
+    scripts: Mapping[str, Sequence[Phase]] | None = None,
+    features: FeaturesConfig | None = None,
     horizon_ms: int = DEFAULT_HORIZON_MS,
 ) -> list[Sample]:
     """One seeded session through the cores; its signals, each labelled (unlabelled dropped)."""
-    session = SimSession(
-        symbols=tuple(symbols),
-        seed=seed,
-        start_ms=start_ms,
-        duration_s=duration_s,
-        trade_rate_multiplier=trade_rate,
+    inputs = [recorded_input(e, session.exchange) for e in simulated_events(session, scripts)]
+    data = MarketData(
+        inputs=inputs,
+        symbols=session.symbols,
+        kinds={"trades", "book", "candles", "ticker"},
+        rules=market_rules(session),
     )
-    data = from_sim(session)
-    options = RunOptions(data=f"sim:{','.join(symbols)}", seed=seed, start_ms=start_ms)
-    output = asyncio.run(run_backtest(preset, data, options))
+    options = RunOptions(data=f"sim:{','.join(session.symbols)}", seed=session.seed)
+    output = asyncio.run(run_backtest(preset, data, options, features=features))
+    return label_signals(output.events, f"sim:{session.seed}", horizon_ms)
+
+
+def label_signals(
+    events: Sequence[RecordedEvent], source: str, horizon_ms: int = DEFAULT_HORIZON_MS
+) -> list[Sample]:
+    """Each `SignalGenerated` among `events`, labelled on the `MarketTrade`s among them."""
     paths: dict[str, list[tuple[int, float]]] = defaultdict(list)
     signals: list[SignalGenerated] = []
-    for event in output.events:
+    for event in events:
         item = event.data
         if isinstance(item, MarketTrade):
             paths[item.symbol].append((item.exchange_ts_ms, item.price))
         elif isinstance(item, SignalGenerated):
             signals.append(item)
+    for path in paths.values():
+        path.sort()
     samples = []
     for signal in signals:
-        path = sorted(paths[signal.symbol])
         label = label_path(
-            signal.side, signal.entry_price, signal.stop_price, signal.ts_ms, path, horizon_ms
+            signal.side,
+            signal.entry_price,
+            signal.stop_price,
+            signal.ts_ms,
+            paths[signal.symbol],
+            horizon_ms,
         )
         if label is not None:
-            samples.append(Sample(signal=signal, label=label, source=f"sim:{seed}"))
+            samples.append(Sample(signal=signal, label=label, source=source))
     return samples
 
 
