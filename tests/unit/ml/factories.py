@@ -34,10 +34,10 @@ def signal(**overrides: Any) -> SignalGenerated:
         ts_ms=T0,
         expires_ts_ms=T0 + 900_000,
         checks=[
-            Check(name="volume_vs_median", value=3.0, threshold=2.0, op=">=", passed=True,
-                  margin=1.0),
-            Check(name="body_ratio", value=0.6, threshold=0.5, op=">=", passed=True,
-                  margin=0.1),
+            Check(
+                name="volume_vs_median", value=3.0, threshold=2.0, op=">=", passed=True, margin=1.0
+            ),
+            Check(name="body_ratio", value=0.6, threshold=0.5, op=">=", passed=True, margin=0.1),
             Check(name="density", value=None, threshold=None, op="not", passed=True),
         ],
         inputs={

@@ -10,8 +10,8 @@ import pytest
 
 from breakout.ml.artifact import reference_bins
 from breakout.ml.drift import PSI_ALERT, drift, psi, shares
-from breakout.signals.mlmodel import Bins, Manifest
 from breakout.signals.mlfeatures import FEATURE_NAMES, signal_features
+from breakout.signals.mlmodel import Bins, Manifest
 from tests.unit.ml.factories import samples
 
 
@@ -39,8 +39,17 @@ def test_reference_deciles_and_shares_of_the_same_population() -> None:
 
 def manifest_of(reference: dict[str, Bins]) -> Manifest:
     return Manifest(
-        name="m", version=1, created_at="", features=list(FEATURE_NAMES), label="",
-        data_hash="", samples=0, positives=0, model_sha256="", libraries={}, models=[],
+        name="m",
+        version=1,
+        created_at="",
+        features=list(FEATURE_NAMES),
+        label="",
+        data_hash="",
+        samples=0,
+        positives=0,
+        model_sha256="",
+        libraries={},
+        models=[],
         reference=reference,
     )
 

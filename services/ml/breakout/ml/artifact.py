@@ -21,6 +21,7 @@ import numpy as np
 from breakout.ml.dataset import Sample, data_hash, ordered
 from breakout.ml.labels import DEFAULT_HORIZON_MS
 from breakout.ml.models import MODEL_NAMES, matrix
+from breakout.signals.mlfeatures import FEATURE_NAMES
 from breakout.signals.mlmodel import (
     MANIFEST_FILE,
     MODEL_FILE,
@@ -29,7 +30,6 @@ from breakout.signals.mlmodel import (
     file_sha256,
     library_versions,
 )
-from breakout.signals.mlfeatures import FEATURE_NAMES
 
 REFERENCE_BINS = 10
 LABEL = "1 if a print reached entry ± 1 R (R = |entry - stop|) before the stop, within 1 h"
@@ -52,6 +52,7 @@ def reference_bins(column: np.ndarray, bins: int = REFERENCE_BINS) -> Bins:
 def save_artifact(
     model: Any,
     samples: Sequence[Sample],
+    *,
     out: Path,
     name: str,
     version: int,

@@ -173,12 +173,21 @@ def train(  # noqa: PLR0917 - typer maps each option to a parameter
     console.print(_fold_table(evaluation))
     when = _when(created_at)
     training |= {"folds": folds, "seed": seed, "trees": trees, "rounds": rounds}
-    folder = save_artifact(model, samples, out, name, version, when, evaluation, training)
+    folder = save_artifact(
+        model,
+        samples,
+        out=out,
+        name=name,
+        version=version,
+        created_at=when,
+        evaluation=evaluation,
+        training=training,
+    )
     top = list(evaluation["importance"].items())[:10]
     if top:
-        console.print("top features (permutation, AUC drop): " + ", ".join(
-            f"{k} {v:+.3f}" for k, v in top
-        ))
+        console.print(
+            "top features (permutation, AUC drop): " + ", ".join(f"{k} {v:+.3f}" for k, v in top)
+        )
     console.print(f"saved {folder}")
 
 
@@ -191,7 +200,7 @@ def _when(text: str | None) -> datetime:
 
 
 @app.command()
-def evaluate(
+def evaluate(  # noqa: PLR0917 - typer maps each option to a parameter
     model: Annotated[str, typer.Argument(help="`name@version` or an artifact folder.")],
     data: DataOpt = "sim",
     seeds: SeedsOpt = "21",
@@ -225,7 +234,7 @@ def evaluate(
 
 
 @app.command("drift")
-def drift_command(
+def drift_command(  # noqa: PLR0917 - typer maps each option to a parameter
     model: Annotated[str, typer.Argument(help="`name@version` or an artifact folder.")],
     dsn: Annotated[str, typer.Option("--dsn", envvar="DATABASE_URL", help="The event store.")],
     since: Annotated[str, typer.Option(help="ISO time or epoch ms (signal time).")],
@@ -244,7 +253,9 @@ def drift_command(
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
-    table = Table(title=f"feature drift of {loaded.ref}: {len(signals)} signals, alert > {threshold}")
+    table = Table(
+        title=f"feature drift of {loaded.ref}: {len(signals)} signals, alert > {threshold}"
+    )
     table.add_column("feature")
     table.add_column("PSI", justify="right")
     table.add_column("", justify="left")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import random
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ from breakout.backtest.variants import Adaptation, _apply, without_microstructur
 from breakout.common.events import MarketTrade, RecordedEvent
 from breakout.common.events.sig import SignalGenerated
 from breakout.common.presets import Preset
-from breakout.exchange_sim.scenario import Phase
+from breakout.exchange_sim.scenario import Phase, breakout, fakeout, quiet
 from breakout.features.config import FeaturesConfig
 from breakout.ml.labels import DEFAULT_HORIZON_MS, label_path
 
@@ -75,6 +76,35 @@ def loosen(preset: Preset) -> tuple[Preset, list[Adaptation]]:
     return preset, changes + more
 
 
+def random_script(seed: int, duration_s: int) -> list[Phase]:
+    """A seeded sequence of quiet stretches, each followed by a breakout up, which half the
+    time carries on and half the time reverses (a move down 1.5 times as large) or fakes out.
+
+    A signal on a breakout that carries on tends to reach +1 R, one on a reversal tends to be
+    stopped: the sim's unscripted random walk yields too few entries per simulated hour to
+    learn from (docs/ml.md).
+    """
+    rng = random.Random(seed)
+    phases: list[Phase] = []
+    elapsed = 0.0
+    while elapsed < duration_s:
+        calm = rng.uniform(200, 360)
+        move = rng.uniform(40, 120)
+        length = rng.uniform(60, 180)
+        phases += [quiet(calm), breakout(length, move)]
+        elapsed += calm + length
+        draw = rng.random()
+        if draw < 0.4:
+            back = rng.uniform(60, 180)
+            phases.append(breakout(back, -1.5 * move))
+            elapsed += back
+        elif draw < 0.6:
+            poke = rng.uniform(120, 240)
+            phases.append(fakeout(poke, move))
+            elapsed += poke
+    return phases
+
+
 def simulate(
     preset: Preset,
     session: SimSession,
@@ -118,7 +148,7 @@ def label_signals(
             signal.stop_price,
             signal.ts_ms,
             paths[signal.symbol],
-            horizon_ms,
+            horizon_ms=horizon_ms,
         )
         if label is not None:
             samples.append(Sample(signal=signal, label=label, source=source))

@@ -44,8 +44,8 @@ def psi(expected: Sequence[float], actual: Sequence[float]) -> float:
     if len(expected) != len(actual):
         raise ValueError(f"{len(expected)} expected bins vs {len(actual)} actual bins")
     total = 0.0
-    for e, a in zip(expected, actual, strict=True):
-        e, a = max(e, FLOOR), max(a, FLOOR)
+    for raw_e, raw_a in zip(expected, actual, strict=True):
+        e, a = max(raw_e, FLOOR), max(raw_a, FLOOR)
         total += (a - e) * math.log(a / e)
     return total
 

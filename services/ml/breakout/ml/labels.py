@@ -27,6 +27,7 @@ def label_path(
     stop: float,
     ts_ms: int,
     path: Iterable[tuple[int, float]],
+    *,
     horizon_ms: int = DEFAULT_HORIZON_MS,
 ) -> int | None:
     """1 if `path` ((exchange ms, price), in time order) reaches +1 R first, 0 if the stop, else

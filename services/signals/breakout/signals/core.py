@@ -233,7 +233,7 @@ class SignalsCore:
         return Gate(self.preset, view, self.state.regime, self.state.paused)
 
     def _emit(self, view: SymbolView, side: TradeSide, decision: Decision) -> Emit:
-        event = decision_event(self.preset, self.ref, view, side, decision, self.ml)
+        event = decision_event(self.preset, self.ref, view, side, decision, ml=self.ml)
         return Emit(stream=signal_stream(self.preset.name, view.symbol), event=event)
 
     # -- scans ----------------------------------------------------------------------------

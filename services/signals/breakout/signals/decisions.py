@@ -31,6 +31,7 @@ def decision_event(
     view: SymbolView,
     side: TradeSide,
     decision: Decision,
+    *,
     ml: MlModel | None = None,
 ) -> Event:
     """The event recording one decision of a symbol's machine (scored by `ml` when given)."""

@@ -109,7 +109,8 @@ def check_manifest(manifest: Manifest, folder: Path) -> None:
     if tuple(manifest.features) != FEATURE_NAMES:
         ours, theirs = set(FEATURE_NAMES), set(manifest.features)
         detail = (
-            f"missing in the code: {sorted(theirs - ours)}; new in the code: {sorted(ours - theirs)}"
+            f"missing in the code: {sorted(theirs - ours)}; "
+            f"new in the code: {sorted(ours - theirs)}"
             if ours != theirs
             else "same names in another order"
         )
