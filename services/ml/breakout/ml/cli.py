@@ -40,6 +40,10 @@ DataOpt = Annotated[
 ]
 SeedsOpt = Annotated[str, typer.Option("--seeds", help="Sim seeds, one session each.")]
 SymbolsOpt = Annotated[str, typer.Option("--symbols", help="Sim symbols.")]
+MinutesOpt = Annotated[int, typer.Option(min=1, help="Length of each sim session.")]
+RateOpt = Annotated[float, typer.Option(help="Sim trade-rate multiplier.")]
+ScriptOpt = Annotated[bool, typer.Option(help="Script breakouts and reversals (docs/ml.md).")]
+PresetOpt = Annotated[str, typer.Option(help="Preset the sim backtests run (loosened).")]
 
 
 def _ints(text: str) -> list[int]:
@@ -72,8 +76,10 @@ def collect(
     symbols: list[str],
     minutes: int,
     trade_rate: float,
+    script: bool = True,
 ) -> tuple[list[Sample], dict[str, Any]]:
-    """Samples from sim backtests (sessions back to back in time) or from saved files."""
+    """Samples from sim backtests (seed k's session starts k session lengths after the sim
+    start, so sessions do not overlap in time) or from saved files."""
     if data != "sim":
         files = _sample_files(data)
         return dataset.load(files), {"data": [str(f) for f in files]}
@@ -82,8 +88,8 @@ def collect(
     except PresetError as exc:
         raise typer.BadParameter(str(exc)) from None
     samples: list[Sample] = []
-    for index, seed in enumerate(seeds):
-        start = SIM_START_MS + index * minutes * 60_000
+    for seed in seeds:
+        start = SIM_START_MS + seed * minutes * 60_000
         session = SimSession(
             symbols=tuple(symbols),
             seed=seed,
@@ -91,7 +97,12 @@ def collect(
             duration_s=minutes * 60,
             trade_rate_multiplier=trade_rate,
         )
-        found = dataset.simulate(loosened, session)
+        scripts = (
+            {s: dataset.random_script(seed * 10 + i, minutes * 60) for i, s in enumerate(symbols)}
+            if script
+            else None
+        )
+        found = dataset.simulate(loosened, session, scripts=scripts)
         console.print(f"seed {seed}: {len(found)} labelled signals")
         samples += found
     training = {
@@ -102,6 +113,7 @@ def collect(
         "symbols": symbols,
         "minutes": minutes,
         "trade_rate": trade_rate,
+        "scripted": script,
     }
     return samples, training
 
@@ -132,10 +144,11 @@ def _cell(values: dict[str, Any] | None) -> str:
 def train(  # noqa: PLR0917 - typer maps each option to a parameter
     data: DataOpt = "sim",
     seeds: SeedsOpt = "11,12,13,14",
-    symbols: SymbolsOpt = "BTCUSDT,ETHUSDT,SOLUSDT",
-    minutes: Annotated[int, typer.Option(help="Length of each sim session.")] = 30,
-    trade_rate: Annotated[float, typer.Option(help="Sim trade-rate multiplier.")] = 0.3,
-    preset: Annotated[str, typer.Option(help="Preset the sim backtests run (loosened).")] = "demo",
+    symbols: SymbolsOpt = "BTCUSDT,ETHUSDT",
+    minutes: MinutesOpt = 20,
+    trade_rate: RateOpt = 0.5,
+    script: ScriptOpt = True,
+    preset: PresetOpt = "demo",
     out: Annotated[Path, typer.Option(help="Models folder.")] = Path("models"),
     name: Annotated[str, typer.Option(help="Model name.")] = "breakout_ml",
     version: Annotated[int, typer.Option(min=1, help="Model version (never overwritten).")] = 1,
@@ -158,6 +171,7 @@ def train(  # noqa: PLR0917 - typer maps each option to a parameter
         symbols=[s for s in symbols.split(",") if s],
         minutes=minutes,
         trade_rate=trade_rate,
+        script=script,
     )
     if save_samples is not None:
         dataset.save(dataset.ordered(samples), save_samples)
@@ -204,10 +218,11 @@ def evaluate(  # noqa: PLR0917 - typer maps each option to a parameter
     model: Annotated[str, typer.Argument(help="`name@version` or an artifact folder.")],
     data: DataOpt = "sim",
     seeds: SeedsOpt = "21",
-    symbols: SymbolsOpt = "BTCUSDT,ETHUSDT,SOLUSDT",
-    minutes: Annotated[int, typer.Option(help="Length of each sim session.")] = 30,
-    trade_rate: Annotated[float, typer.Option(help="Sim trade-rate multiplier.")] = 0.3,
-    preset: Annotated[str, typer.Option(help="Preset the sim backtests run (loosened).")] = "demo",
+    symbols: SymbolsOpt = "BTCUSDT,ETHUSDT",
+    minutes: MinutesOpt = 20,
+    trade_rate: RateOpt = 0.5,
+    script: ScriptOpt = True,
+    preset: PresetOpt = "demo",
     models_dir: Annotated[Path | None, typer.Option(help="Models folder.")] = None,
 ) -> None:
     """Score a saved model on labelled signals (held-out seeds or sample files)."""
@@ -219,6 +234,7 @@ def evaluate(  # noqa: PLR0917 - typer maps each option to a parameter
         symbols=[s for s in symbols.split(",") if s],
         minutes=minutes,
         trade_rate=trade_rate,
+        script=script,
     )
     if not samples:
         console.print("[red]error:[/] no labelled signals in the data")
