@@ -1,9 +1,9 @@
 """Train a tiny model on a seeded backtest, then run the signals core with it named in the preset.
 
-One scripted exchange_sim session (a breakout that reverses, then one that carries on) runs
-through the live cores; its signals are labelled on the session's own trades, a tiny ensemble
-is fitted on them and saved under a temporary models dir; the same market data is run again
-with the preset naming that model: every signal records the probability the loaded artifact
+Two scripted exchange_sim sessions (a breakout that carries on, one that reverses) run through
+the live cores; their signals are labelled on each session's own trades, a tiny ensemble is
+fitted on them and saved under a temporary models dir; the second session's market data is run
+again with the preset naming that model: every signal records the probability the loaded artifact
 gives for it, bit for bit.
 """
 
@@ -23,29 +23,38 @@ from breakout.backtest.simgen import SimSession, market_rules, simulated_events
 from breakout.common.events import RecordedEvent
 from breakout.common.events.sig import SignalGenerated
 from breakout.common.presets import Preset
-from breakout.exchange_sim.scenario import breakout, quiet
+from breakout.exchange_sim.scenario import Phase, breakout, quiet
 from breakout.ml.artifact import save_artifact
-from breakout.ml.dataset import label_signals
+from breakout.ml.dataset import Sample, label_signals
 from breakout.ml.models import ModelSize, fit_ensemble
 from breakout.signals.mlmodel import load_model
 from tests.support.short_session import short_features_config, short_session_preset
 
-SESSION = SimSession(symbols=("ETHUSDT",), seed=3, duration_s=1_170, history_bars=50)
-SCRIPT = {
-    "ETHUSDT": [
-        quiet(420),
-        breakout(120, 60),
-        breakout(120, -150),
-        quiet(240),
-        breakout(150, 80),
-        quiet(120),
-    ]
-}
+# A breakout that carries on: its signals reach +1 R (label 1).
+CARRIES_ON = (
+    SimSession(symbols=("ETHUSDT",), seed=3, duration_s=1_500, history_bars=50),
+    {"ETHUSDT": [quiet(600), breakout(120, 60), quiet(300), breakout(120, 60)]},
+)
+# A breakout that reverses: its signal is stopped (label 0).
+REVERSES = (
+    SimSession(symbols=("ETHUSDT",), seed=3, duration_s=1_170, history_bars=50),
+    {"ETHUSDT": [quiet(420), breakout(120, 60), breakout(120, -150), quiet(480)]},
+)
 TINY = ModelSize(trees=5, boosting_rounds=5, hidden=(4,), mlp_iterations=50)
 
 
+def market(session: SimSession, script: dict[str, list[Phase]]) -> MarketData:
+    inputs = [recorded_input(e, session.exchange) for e in simulated_events(session, script)]
+    return MarketData(
+        inputs=inputs,
+        symbols=session.symbols,
+        kinds={"trades", "book", "candles", "ticker"},
+        rules=market_rules(session),
+    )
+
+
 def run(preset: Preset, data: MarketData) -> tuple[list[SignalGenerated], list[RecordedEvent]]:
-    options = RunOptions(data="sim:ETHUSDT", seed=SESSION.seed)
+    options = RunOptions(data="sim:ETHUSDT", seed=3)
     output = asyncio.run(run_backtest(preset, data, options, features=short_features_config()))
     return [e.data for e in output.events if isinstance(e.data, SignalGenerated)], output.events
 
@@ -53,18 +62,14 @@ def run(preset: Preset, data: MarketData) -> tuple[list[SignalGenerated], list[R
 def test_a_model_trained_on_a_backtest_scores_the_signals_of_the_next_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    inputs = [recorded_input(e, SESSION.exchange) for e in simulated_events(SESSION, SCRIPT)]
-    data = MarketData(
-        inputs=inputs,
-        symbols=SESSION.symbols,
-        kinds={"trades", "book", "candles", "ticker"},
-        rules=market_rules(SESSION),
-    )
     plain = short_session_preset("ml_test", execution_config={"momentum_order": "market"})
-    signals, events = run(plain, data)
-    samples = label_signals(events, "sim:3")
+    samples: list[Sample] = []
+    for session, script in (CARRIES_ON, REVERSES):
+        data = market(session, script)
+        signals, events = run(plain, data)
+        assert signals and all(s.ml_probability is None for s in signals)
+        samples += label_signals(events, "sim:3")
     assert {s.label for s in samples} == {0, 1}, [s.label for s in samples]
-    assert all(s.ml_probability is None for s in signals)
     model = fit_ensemble(samples, size=TINY)
     when = datetime(2026, 1, 2, tzinfo=UTC)
     save_artifact(
@@ -79,7 +84,7 @@ def test_a_model_trained_on_a_backtest_scores_the_signals_of_the_next_run(
     )
     monkeypatch.setenv("BREAKOUT_MODELS_DIR", str(tmp_path))
     scored_preset = msgspec.structs.replace(plain, ml_model="ml_test_model@1")
-    scored, _ = run(scored_preset, data)
+    scored, _ = run(scored_preset, data)  # the reversing session again, with the model
     # The model records, it does not veto: the same entries, each with its probability.
     assert [(s.ts_ms, s.strategy) for s in scored] == [(s.ts_ms, s.strategy) for s in signals]
     loaded = load_model("ml_test_model@1")

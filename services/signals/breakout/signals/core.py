@@ -7,7 +7,9 @@ reads, never a clock. Scans run each time that time passes a multiple of the pre
 demand at a `ScanRequested` (`ctl.scan`, at the latest time seen); the top
 candidates are sent to ingestion as a `ctl.subscribe` when that set gains a symbol. Entry rules
 run on the closed bars of the levels timeframe (on the bar's `IndicatorsUpdated`, which follows
-its candle), on eaten walls and on structure events.
+its candle), on eaten walls and on structure events. When the preset names an `ml_model`, each
+signal records the model's probability (and is rejected below `ml_veto_threshold`): the model
+is loaded when the core is built (docs/ml.md), and scoring is deterministic.
 
     scan.ranked.<preset>     ScanCompleted                              stream scan-<preset>
     sig.<preset>.<SYMBOL>    SignalGenerated, SignalRejected, SignalStateChanged
