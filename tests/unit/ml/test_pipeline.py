@@ -59,7 +59,7 @@ def run(preset: Preset, data: MarketData) -> tuple[list[SignalGenerated], list[R
     return [e.data for e in output.events if isinstance(e.data, SignalGenerated)], output.events
 
 
-@pytest.mark.timeout(1200)  # three backtest runs: ~2-8 min on the shared 2-core box
+@pytest.mark.timeout(1200)  # three backtest runs: 144 s on the loaded 2-core box
 def test_a_model_trained_on_a_backtest_scores_the_signals_of_the_next_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
