@@ -7,7 +7,9 @@ reads, never a clock. Scans run each time that time passes a multiple of the pre
 demand at a `ScanRequested` (`ctl.scan`, at the latest time seen); the top
 candidates are sent to ingestion as a `ctl.subscribe` when that set gains a symbol. Entry rules
 run on the closed bars of the levels timeframe (on the bar's `IndicatorsUpdated`, which follows
-its candle), on eaten walls and on structure events.
+its candle), on eaten walls and on structure events. When the preset names an `ml_model`, each
+signal records the model's probability (and is rejected below `ml_veto_threshold`): the model
+is loaded when the core is built (docs/ml.md), and scoring is deterministic.
 
     scan.ranked.<preset>     ScanCompleted                              stream scan-<preset>
     sig.<preset>.<SYMBOL>    SignalGenerated, SignalRejected, SignalStateChanged
@@ -48,6 +50,7 @@ from breakout.common.store.port import EventFilter
 from breakout.signals.decisions import decision_event
 from breakout.signals.gates import Gate, RegimeView
 from breakout.signals.machine import Decision, SymbolMachine
+from breakout.signals.mlmodel import MlModel, preset_model
 from breakout.signals.scanner import scan_rows
 from breakout.signals.structure import structure_entry
 from breakout.signals.view import SymbolView, add_candle, fold_market
@@ -96,8 +99,17 @@ class SignalsCore:
 
     store_filter: EventFilter | None = EventFilter(types=INPUT_TYPES)
 
-    def __init__(self, preset: Preset, exchange: str, symbols: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        preset: Preset,
+        exchange: str,
+        symbols: Sequence[str] = (),
+        ml: MlModel | None = None,
+    ) -> None:
         self.preset = preset
+        # The preset's ML filter, loaded here unless given: a missing or invalid artifact is a
+        # PresetError on `ml_model` (the service does not start).
+        self.ml = ml if ml is not None else preset_model(preset)
         self.ref = preset.ref()
         self.exchange = exchange
         self.symbols = tuple(symbols)
@@ -223,7 +235,7 @@ class SignalsCore:
         return Gate(self.preset, view, self.state.regime, self.state.paused)
 
     def _emit(self, view: SymbolView, side: TradeSide, decision: Decision) -> Emit:
-        event = decision_event(self.preset, self.ref, view, side, decision)
+        event = decision_event(self.preset, self.ref, view, side, decision, ml=self.ml)
         return Emit(stream=signal_stream(self.preset.name, view.symbol), event=event)
 
     # -- scans ----------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from breakout.common.events import Event
 from breakout.common.events.sig import (
     SignalGenerated,
@@ -11,9 +13,10 @@ from breakout.common.events.sig import (
 )
 from breakout.common.ids import external_event_id
 from breakout.common.presets import Preset
-from breakout.signals.checks import failed_names, missing
+from breakout.signals.checks import at_least, failed_names, missing
 from breakout.signals.entries import Entry
 from breakout.signals.machine import Decision, Transition
+from breakout.signals.mlmodel import MlModel
 from breakout.signals.view import SymbolView
 
 
@@ -23,9 +26,15 @@ def signal_id(preset_ref: str, symbol: str, side: str, strategy: str, ts_ms: int
 
 
 def decision_event(
-    preset: Preset, ref: str, view: SymbolView, side: TradeSide, decision: Decision
+    preset: Preset,
+    ref: str,
+    view: SymbolView,
+    side: TradeSide,
+    decision: Decision,
+    *,
+    ml: MlModel | None = None,
 ) -> Event:
-    """The event recording one decision of a symbol's machine."""
+    """The event recording one decision of a symbol's machine (scored by `ml` when given)."""
     if isinstance(decision, Transition):
         return SignalStateChanged(
             preset=preset.name,
@@ -40,8 +49,31 @@ def decision_event(
             ts_ms=decision.ts_ms,
         )
     if decision.passed and decision.stop_price is not None:
-        return _generated(preset, ref, view, decision, decision.stop_price)
+        signal = _generated(preset, ref, view, decision, decision.stop_price)
+        return signal if ml is None else _scored(preset, signal, ml)
     return _rejected(preset, ref, view, decision)
+
+
+def _scored(preset: Preset, signal: SignalGenerated, ml: MlModel) -> Event:
+    """The signal with its ML probability; rejected (check `ml_probability`) below the veto."""
+    probability = ml.probability(signal)
+    threshold = preset.ml_veto_threshold
+    if threshold is None or probability >= threshold:
+        return msgspec.structs.replace(signal, ml_probability=probability)
+    checks = [*signal.checks, at_least("ml_probability", probability, threshold, ml.ref)]
+    return SignalRejected(
+        preset=signal.preset,
+        preset_ref=signal.preset_ref,
+        exchange=signal.exchange,
+        symbol=signal.symbol,
+        side=signal.side,
+        strategy=signal.strategy,
+        level_price=signal.level_price,
+        ts_ms=signal.ts_ms,
+        failed=failed_names(checks),
+        checks=checks,
+        inputs=signal.inputs | {"ml_probability": probability, "ml_model": ml.ref},
+    )
 
 
 def _generated(

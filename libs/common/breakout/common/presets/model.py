@@ -250,13 +250,19 @@ class Preset(_Section, frozen=True):
     levels_rules: LevelsRules = LevelsRules()
     density_config: DensityConfig = DensityConfig()
     activity_config: ActivityConfig = ActivityConfig()
-    # A versioned ML filter artifact the signals service loads (None: no filter).
+    # A versioned ML filter artifact the signals service loads (None: no filter), as
+    # `<name>@<version>` under BREAKOUT_MODELS_DIR (docs/ml.md).
     ml_model: str | None = None
+    # With a model: a signal whose predicted probability is below this is rejected (None: the
+    # probability is only recorded).
+    ml_veto_threshold: Fraction | None = None
 
     def __post_init__(self) -> None:
         if self.market == "spot" and self.side != "long":
             # Spot cannot short without margin; a short-bias preset must say it trades perps.
             raise ValueError(f"side {self.side!r} needs market 'perp', not 'spot'")
+        if self.ml_veto_threshold is not None and self.ml_model is None:
+            raise ValueError("ml_veto_threshold needs ml_model (a model to veto with)")
 
     def fingerprint(self) -> str:
         """A short content hash, so two presets of one name and version never differ silently."""
