@@ -340,9 +340,12 @@ async def test_sigterm_to_the_supervisor_stops_every_service(
         "the services started", lambda: "Ctrl-C stops everything." in system.text(),
         START_DEADLINE_S, system.output,
     )  # fmt: skip
-    text = system.text()
-    assert all(_ready(text, s) for s in ("exchange-sim", "relay", "ingest-majors")), text
-    assert not re.search(r"\bfeatures\s+(started|ready)", text)
+    for service in ("exchange-sim", "relay", "ingest-majors"):
+        await _eventually(
+            f"{service} ready", partial(_ready_in, system, service), START_DEADLINE_S,
+            system.output,
+        )  # fmt: skip
+    assert not re.search(r"\bfeatures\s+(started|ready)", system.text())
     await _wait_for_trades(system, {"SOLUSDT"})
     supervisors = [pid for pid in system.ours() if _is_supervisor(pid)]
     assert len(supervisors) == 1, [_cmdline(p) for p in system.ours()]

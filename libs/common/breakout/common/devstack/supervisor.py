@@ -24,7 +24,10 @@ from breakout.common.devstack.services import USAGE_ERROR, ServiceSpec
 
 STOP_TIMEOUT_S = 15.0
 READY_TIMEOUT_S = 90.0
-DEPENDENCY_WAIT_S = 20.0
+# A service that needs another waits for it as long as that one may take to answer; the table
+# of services (and the dashboard's address) waits at most `STATUS_WAIT_S` after the last start.
+DEPENDENCY_WAIT_S = READY_TIMEOUT_S
+STATUS_WAIT_S = 30.0
 PR_SET_PDEATHSIG = 1
 
 Report = Callable[[str, str, str], None]
@@ -190,9 +193,9 @@ async def run_services(
 
     async def start(runner: ServiceRunner) -> None:
         # Each service starts as soon as what it needs answers (`starts_after`), waiting at
-        # most `DEPENDENCY_WAIT_S` for it, so one slow service holds no one hostage; the rest
-        # start at once. The store and the bus are up already and every consumer catches up
-        # from the store, so nothing else orders them.
+        # most `DEPENDENCY_WAIT_S` for it (then it starts anyway and its own restarts take
+        # over); the rest start at once. The store and the bus are up already and every
+        # consumer catches up from the store, so nothing else orders them.
         needs = [by_name[n] for n in runner.spec.starts_after if n in by_name]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
@@ -206,7 +209,7 @@ async def run_services(
         # The table shows who answers: give the last ones started a moment to.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
-                asyncio.gather(*(_first(r.ready, stopping) for r in runners)), DEPENDENCY_WAIT_S
+                asyncio.gather(*(_first(r.ready, stopping) for r in runners)), STATUS_WAIT_S
             )
     if not stopping.is_set():
         on_started(runners)
