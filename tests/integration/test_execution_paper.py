@@ -20,6 +20,7 @@ from breakout.common.events import (
     signal_stream,
 )
 from breakout.common.events.regime import REGIME_STREAM
+from breakout.common.presets import Preset
 from breakout.execution.ccxt_broker import CcxtBroker
 from breakout.execution.paper import PaperBroker
 from tests.integration.trading_support import (
@@ -51,17 +52,23 @@ def paper_broker(stack: TradingStack) -> PaperBroker:
     )
 
 
+async def paper_trading(stack: TradingStack, preset: Preset) -> PaperBroker:
+    """The paper broker and execution on it, once rules, a balance and a book are in."""
+    paper = paper_broker(stack)
+    stack.start("paper", paper)
+    await stack.start_execution([preset], broker=paper)
+    await stack.wait_for(MarketRulesObserved)
+    await stack.wait_for(BalanceObserved)
+    await stack.wait_for_book(paper)
+    return paper
+
+
 async def test_paper_fills_against_the_recorded_book_and_touches_no_exchange_account(
     infra: InfraSettings, bus_prefix: str
 ) -> None:
     preset = e2e_preset()
     async with trading_stack(infra, bus_prefix) as stack:
-        paper = paper_broker(stack)
-        stack.start("paper", paper)
-        await stack.start_execution([preset], broker=paper)
-        await stack.wait_for(MarketRulesObserved)
-        await stack.wait_for(BalanceObserved)
-        await stack.wait_for_book(paper)
+        paper = await paper_trading(stack, preset)
         intent = await approved_intent(stack, preset)
         await stack.append(risk_stream(preset.name), intent)
         opened = await stack.wait_for(PositionOpened)
@@ -101,13 +108,8 @@ async def test_an_audit_of_a_paper_position_walks_fill_order_intent_signal_by_ca
 ) -> None:
     preset = e2e_preset()
     async with trading_stack(infra, bus_prefix) as stack:
-        paper = paper_broker(stack)
-        stack.start("paper", paper)
         await stack.start_risk([preset])
-        await stack.start_execution([preset], broker=paper)
-        await stack.wait_for(MarketRulesObserved)
-        await stack.wait_for(BalanceObserved)
-        await stack.wait_for_book(paper)
+        paper = await paper_trading(stack, preset)
         await stack.append(REGIME_STREAM, regime("RISK_ON", presets=(preset.name,)))
         book = await stack.append_book()
         signal = breakout_signal(book.mid, preset)
