@@ -29,6 +29,7 @@ from breakout.common.events import (
     OrderFillReceived,
     OrderSubmitted,
     RecordedEvent,
+    SymbolQuarantined,
 )
 from tests.chaos.harness import Outcome
 from tests.chaos.session import OPENING
@@ -164,7 +165,8 @@ def compare(reference: list[RecordedEvent], chaos: Outcome, clean: Outcome | Non
 def _same_decisions(clean: Outcome, chaos: Outcome, report: Report) -> list[str]:
     """Risk and execution decide on each input both runs hold (same id, same type) under the
     same derived id. Their kind may differ in one way only: the faults tripped the kill switch
-    (a gap storm, the exchange unreachable) and risk denied what it approved in the clean run —
+    (a gap storm, the exchange unreachable), or a gap storm quarantined the symbol, and risk
+    denied what it approved in the clean run —
     the system failing closed; what the clean run then did with that order (its cancel, its
     fills) has no counterpart under faults. No order is placed under faults that the clean run
     did not place."""
@@ -175,13 +177,19 @@ def _same_decisions(clean: Outcome, chaos: Outcome, report: Report) -> list[str]
     decided_chaos = {uuid.UUID(i): k for i, k in _decisions_on_shared_inputs(chaos.events, shared)}
     tripped = [e.data for e in chaos.events if isinstance(e.data, KillSwitchTripped)]
     automatic = any(k.trigger != "operator" for k in tripped)
+    # A gap storm on one symbol quarantines that symbol's entries instead (docs/risk.md).
+    quarantines = [e.data for e in chaos.events if isinstance(e.data, SymbolQuarantined)]
+    quarantined = bool(quarantines)
     data_chaos = {e.event_id: e.data for e in chaos.events}
     problems, failed_closed = [], set()
     for event_id in decided_clean.keys() & decided_chaos.keys():
         if decided_clean[event_id] == decided_chaos[event_id]:
             continue
         denial = data_chaos[event_id]
-        if isinstance(denial, OrderDenied) and denial.limit == "kill_switch" and automatic:
+        if isinstance(denial, OrderDenied) and (
+            (denial.limit == "kill_switch" and automatic)
+            or (denial.limit == "symbol_gap_storm" and quarantined)
+        ):
             failed_closed.add(event_id)
         else:
             problems.append(f"{event_id}: {decided_clean[event_id]} clean, {denial.type_tag()}")
@@ -207,6 +215,7 @@ def _same_decisions(clean: Outcome, chaos: Outcome, report: Report) -> list[str]
         "risk_execution_decisions_compared": len(decided_clean),
         "denied_by_the_kill_switch_under_faults": len(failed_closed),
         "kill_switch_trips": [f"{k.trigger}: {k.reason}" for k in tripped],
+        "symbol_quarantines": sorted({q.symbol for q in quarantines}),
         "orders_compared": len(orders_clean),
     }
     return [f"risk/execution: {p}" for p in problems]

@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
@@ -50,6 +51,7 @@ class RunningSystem:
     dsn: str
     prefix: str
     started: float  # time.monotonic() when it was started
+    started_at: datetime  # and the wall clock then (the store's recorded_at is wall time)
 
     def text(self) -> str:
         """Everything it printed so far."""
@@ -99,13 +101,13 @@ def _start(infra: InfraSettings, tmp_path: Path, run_args: str) -> RunningSystem
     output = tmp_path / "make-run.out"
     argv = ["make", "--no-print-directory", "run", f"RUN_WORKDIR={tmp_path / 'stack'}"]
     argv.append(f"RUN_ARGS={run_args}")
-    started = time.monotonic()
+    started, started_at = time.monotonic(), datetime.now(UTC)
     with output.open("wb") as out:
         # Its own session, like a terminal's foreground job: a Ctrl-C goes to its whole group.
         process = subprocess.Popen(
             argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
-    return RunningSystem(process, output, dsn, prefix, started)
+    return RunningSystem(process, output, dsn, prefix, started, started_at)
 
 
 async def _cleanup(system: RunningSystem, infra: InfraSettings) -> None:
@@ -249,6 +251,41 @@ async def _trading_visible(base_url: str, token: str, started: float) -> Seen:
     return seen
 
 
+# The events whose first record makes the demo's timeline (docs/operations.md).
+TIMELINE_TYPES = (
+    "md.candle.v1", "md.trade.v1", "feat.indicators.v1", "feat.book_metrics.v1",
+    "regime.changed.v1", "scan.completed.v1", "sig.state_changed.v1",
+    "sig.signal_generated.v1", "risk.intent_approved.v1", "risk.order_denied.v1",
+    "exec.order_submitted.v1", "exec.order_fill.v1", "pos.opened.v1",
+)  # fmt: skip
+
+
+async def _timeline(system: RunningSystem) -> dict[str, float]:
+    """Seconds after `make run` started: each service ready (as printed), and the first record
+    of each `TIMELINE_TYPES` event in the store."""
+    marks: dict[str, float] = {}
+    day = system.started_at.astimezone()
+    for line in system.text().splitlines():
+        found = re.match(r"(\d\d):(\d\d):(\d\d) (\S+)\s+ready\b", line)
+        if found and f"{found.group(4)} ready" not in marks:
+            hour, minute, second = (int(found.group(i)) for i in (1, 2, 3))
+            at = day.replace(hour=hour, minute=minute, second=second, microsecond=0)
+            marks[f"{found.group(4)} ready"] = max(0.0, (at - day).total_seconds() + 0.5)
+    conn = await asyncpg.connect(system.dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT type, min(recorded_at) AS first FROM events WHERE type = ANY($1::text[])"
+            " GROUP BY type",
+            list(TIMELINE_TYPES),
+        )
+    finally:
+        await conn.close()
+    for row in rows:
+        name = row["type"].removesuffix(".v1")
+        marks[f"first {name}"] = round((row["first"] - system.started_at).total_seconds(), 1)
+    return marks
+
+
 async def test_make_run_brings_the_system_up_and_ctrl_c_leaves_nothing(
     full_system: RunningSystem, infra: InfraSettings
 ) -> None:
@@ -276,6 +313,14 @@ async def test_make_run_brings_the_system_up_and_ctrl_c_leaves_nothing(
     assert url is not None
     seen = await _trading_visible(url.group(1), _token(system.text()), system.started)
     print(f"make run: first scan {seen.scan_s} s, signal {seen.signal_s} s, fill {seen.fill_s} s")
+    timeline = await _timeline(system)
+    print("make run timeline (s after start):")
+    for what, at in sorted(timeline.items(), key=lambda item: item[1]):
+        print(f"  {at:6.1f}  {what}")
+    # The store's own record of the chain, in causal order.
+    chain = ("first scan.completed", "first sig.signal_generated", "first exec.order_fill")
+    assert all(what in timeline for what in chain), timeline
+    assert [timeline[w] for w in chain] == sorted(timeline[w] for w in chain)
     # The token is printed for the terminal only, never written into a service's log file.
     logs = (system.output.parent / "stack" / "logs").glob("*.log")
     assert not any(_token(system.text()) in log.read_text() for log in logs)
@@ -295,9 +340,12 @@ async def test_sigterm_to_the_supervisor_stops_every_service(
         "the services started", lambda: "Ctrl-C stops everything." in system.text(),
         START_DEADLINE_S, system.output,
     )  # fmt: skip
-    text = system.text()
-    assert all(_ready(text, s) for s in ("exchange-sim", "relay", "ingest-majors")), text
-    assert not re.search(r"\bfeatures\s+(started|ready)", text)
+    for service in ("exchange-sim", "relay", "ingest-majors"):
+        await _eventually(
+            f"{service} ready", partial(_ready_in, system, service), START_DEADLINE_S,
+            system.output,
+        )  # fmt: skip
+    assert not re.search(r"\bfeatures\s+(started|ready)", system.text())
     await _wait_for_trades(system, {"SOLUSDT"})
     supervisors = [pid for pid in system.ours() if _is_supervisor(pid)]
     assert len(supervisors) == 1, [_cmdline(p) for p in system.ours()]

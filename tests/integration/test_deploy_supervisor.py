@@ -92,6 +92,40 @@ async def test_readiness_is_reported_once_health_answers(tmp_path: Path) -> None
     assert _statuses(reports)[:2] == ["started", "ready"]
 
 
+async def test_a_service_starts_once_what_it_needs_answers_and_the_others_at_once(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    # The "exchange" answers only after a second; the client needs it, the other does not.
+    server = f"""
+        import http.server as h, time
+        time.sleep(1.0)
+        h.HTTPServer(("127.0.0.1", {port}), h.SimpleHTTPRequestHandler).serve_forever()
+    """
+    idle = _python("import time; time.sleep(300)")
+    specs = [
+        ServiceSpec("client", idle, starts_after=("exchange", "not-running")),
+        ServiceSpec("other", idle),
+        ServiceSpec("exchange", _python(server), health_url=f"http://127.0.0.1:{port}/"),
+    ]
+    reports: Reports = []
+    stopping = asyncio.Event()
+
+    def report(name: str, status: str, detail: str) -> None:
+        reports.append((name, status, detail))
+
+    def started(_runners: object) -> None:
+        stopping.set()
+
+    await run_services(
+        specs, dict(os.environ), tmp_path, report, stopping=stopping, on_started=started
+    )
+    events = [(name, status) for name, status, _ in reports if status in ("started", "ready")]
+    # A dependency that is not part of the run (`not-running`) is no reason to wait.
+    assert events.index(("exchange", "ready")) < events.index(("client", "started"))
+    assert events.index(("other", "started")) < events.index(("exchange", "ready"))
+
+
 async def test_stopping_ends_the_whole_process_group(tmp_path: Path) -> None:
     # The service ignores SIGTERM and leaves a grandchild behind: both must go.
     code = """

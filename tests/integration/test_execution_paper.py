@@ -8,6 +8,8 @@ from decimal import Decimal
 
 import pytest
 
+from breakout.backtest.audit import Step
+from breakout.backtest.audit_cli import run_audit
 from breakout.common.config import InfraSettings
 from breakout.common.events import (
     BalanceObserved,
@@ -15,7 +17,10 @@ from breakout.common.events import (
     OrderFillReceived,
     PositionOpened,
     risk_stream,
+    signal_stream,
 )
+from breakout.common.events.regime import REGIME_STREAM
+from breakout.common.presets import Preset
 from breakout.execution.ccxt_broker import CcxtBroker
 from breakout.execution.paper import PaperBroker
 from tests.integration.trading_support import (
@@ -24,10 +29,12 @@ from tests.integration.trading_support import (
     TradingStack,
     account,
     approved_intent,
+    breakout_signal,
     client,
     e2e_preset,
     trading_stack,
 )
+from tests.support.trading import regime
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -45,17 +52,23 @@ def paper_broker(stack: TradingStack) -> PaperBroker:
     )
 
 
+async def paper_trading(stack: TradingStack, preset: Preset) -> PaperBroker:
+    """The paper broker and execution on it, once rules, a balance and a book are in."""
+    paper = paper_broker(stack)
+    stack.start("paper", paper)
+    await stack.start_execution([preset], broker=paper)
+    await stack.wait_for(MarketRulesObserved)
+    await stack.wait_for(BalanceObserved)
+    await stack.wait_for_book(paper)
+    return paper
+
+
 async def test_paper_fills_against_the_recorded_book_and_touches_no_exchange_account(
     infra: InfraSettings, bus_prefix: str
 ) -> None:
     preset = e2e_preset()
     async with trading_stack(infra, bus_prefix) as stack:
-        paper = paper_broker(stack)
-        stack.start("paper", paper)
-        await stack.start_execution([preset], broker=paper)
-        await stack.wait_for(MarketRulesObserved)
-        await stack.wait_for(BalanceObserved)
-        await stack.wait_for_book(paper)
+        paper = await paper_trading(stack, preset)
         intent = await approved_intent(stack, preset)
         await stack.append(risk_stream(preset.name), intent)
         opened = await stack.wait_for(PositionOpened)
@@ -78,4 +91,46 @@ async def test_paper_fills_against_the_recorded_book_and_touches_no_exchange_acc
         await again.recover()
         assert again.balances == paper.balances
         await again.close()
+        await paper.close()
+
+
+def _first_causes(step: Step) -> list[tuple[str, str]]:
+    """(type, link) from a step back along its first causes."""
+    chain = [(step.type, step.link)]
+    while step.causes:
+        step = step.causes[0]
+        chain.append((step.type, step.link))
+    return chain
+
+
+async def test_an_audit_of_a_paper_position_walks_fill_order_intent_signal_by_causation(
+    infra: InfraSettings, bus_prefix: str
+) -> None:
+    preset = e2e_preset()
+    async with trading_stack(infra, bus_prefix) as stack:
+        await stack.start_risk([preset])
+        paper = await paper_trading(stack, preset)
+        await stack.append(REGIME_STREAM, regime("RISK_ON", presets=(preset.name,)))
+        book = await stack.append_book()
+        signal = breakout_signal(book.mid, preset)
+        await stack.append(signal_stream(preset.name, "BTCUSDT"), signal)
+        opened = await stack.wait_for(PositionOpened)
+        await stack.wait_for(OrderFillReceived)
+
+        trail = await run_audit(stack.dsn, "position", opened.position_id)
+        chain = _first_causes(trail.events[0])
+        assert chain[0][0] == "pos.opened.v1"
+        # Every link is a recorded causation id (not the order stream's fallback), and no
+        # cause is missing before the signal, which the test appended without one.
+        assert chain[1] in (("exec.order_fill.v1", "caused"), ("exec.order_filled.v1", "caused"))
+        assert chain[2:] == [
+            ("exec.order_submitted.v1", "caused"),
+            ("risk.intent_approved.v1", "caused"),
+            ("sig.signal_generated.v1", "caused"),
+        ]
+        step = trail.events[0]
+        while step.causes:
+            assert step.missing_cause is None
+            step = step.causes[0]
+        assert step.reasons["signal_id"] == signal.signal_id
         await paper.close()

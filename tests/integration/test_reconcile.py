@@ -13,6 +13,7 @@ from breakout.common.events import (
     BalanceObserved,
     DriftDetected,
     DriftResolved,
+    Event,
     ExternalOrderDetected,
     MarketRulesObserved,
     OrderAcknowledged,
@@ -20,9 +21,11 @@ from breakout.common.events import (
     OrderFillReceived,
     OrderSubmitted,
     PositionOpened,
+    RecordedEvent,
     risk_stream,
 )
 from breakout.common.presets import load_preset
+from breakout.common.store.port import EventFilter
 from breakout.execution.ccxt_broker import CcxtBroker
 from breakout.reconcile.service import Reconciler
 from tests.integration.trading_support import (
@@ -59,6 +62,11 @@ async def wait_closed_at_exchange(
         await asyncio.sleep(0.3)
 
 
+async def _recorded(stack: TradingStack, *types: type[Event]) -> list[RecordedEvent]:
+    tags = tuple(t.type_tag() for t in types)
+    return await stack.store.read_all(limit=10_000, filter=EventFilter(types=tags))
+
+
 async def test_reconcile_repairs_a_fill_made_while_execution_was_down(
     infra: InfraSettings, bus_prefix: str
 ) -> None:
@@ -92,6 +100,11 @@ async def test_reconcile_repairs_a_fill_made_while_execution_was_down(
             resolved.drift_id == drift.drift_id and resolved.appended[-1] == "exec.order_filled.v1"
         )
         assert await reconcile_once(stack) == 0  # the same correction is never applied twice
+        # The repair and its audit name the order's decision as their cause, as the router's
+        # records would: an audit walks from the repaired fill to the intent.
+        (recorded_submit,) = await _recorded(stack, OrderSubmitted)
+        repaired = await _recorded(stack, OrderFillReceived, OrderFilled, DriftDetected)
+        assert {r.causation_id for r in repaired} == {recorded_submit.event_id}
 
         # Execution restarts, folds the repaired fills into its position, and adds nothing.
         await stack.start_execution([preset])

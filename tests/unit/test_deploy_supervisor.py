@@ -49,6 +49,10 @@ def test_the_sim_plan_starts_the_simulator_first_and_one_ingest_per_group() -> N
     assert "BTCUSDT,ETHUSDT,SOLUSDT" in sim.argv
     assert sim.env["SIM_API_KEY"] == "k"
     assert specs["ingest-alts"].argv[:3] == ("breakout-ingest", "--group", "alts")
+    # Only what reads the exchange at start waits for it; the rest starts with it.
+    waiting = {name for name, spec in specs.items() if spec.starts_after}
+    assert waiting == {"ingest-majors", "ingest-alts", "regime", "execution"}
+    assert all(specs[n].starts_after == ("exchange-sim",) for n in waiting)
 
 
 def test_the_run_token_reaches_the_gateway_only_and_is_never_in_a_repr() -> None:

@@ -182,3 +182,44 @@ async def test_store_catch_up_reads_every_input_stream_category() -> None:
                                              producer="ingest")])  # fmt: skip
     read = await store.read_all(limit=100, filter=FeaturesCore.store_filter)
     assert [e.data for e in read] == inputs
+
+
+def test_a_long_fetched_history_gets_levels_only_where_they_can_still_live() -> None:
+    config = FeaturesConfig()
+    tf = config.levels_rules.timeframe
+    bars = 2 * config.levels_rules.max_age_bars + 20
+    history = [
+        msgspec.structs.replace(
+            candle(i, 100, 101 + i % 3, 99, 100.5, symbol="ETHUSDT", timeframe=tf),
+            source="exchange",
+        )
+        for i in range(bars)
+    ]
+    newest = history[-1].close_ts_ms
+    # What ingest records first: the longest timeframe's history, up to about now.
+    hour = msgspec.structs.replace(
+        candle(0, 100, 103, 99, 100.5, symbol="ETHUSDT", timeframe="1h"),
+        open_ts_ms=newest - 3_600_000 + 1,
+        close_ts_ms=newest,
+        source="exchange",
+    )
+    told = run(FeaturesCore(config), [hour, *history])
+    untold = run(FeaturesCore(config), history)  # in time order: nothing is superseded
+
+    def levels(emits: list[Emit]) -> list[LevelsUpdated]:
+        return [e.event for e in emits if isinstance(e.event, LevelsUpdated)]
+
+    def flows(emits: list[Emit]) -> int:
+        return sum(1 for e in emits if isinstance(e.event, OrderFlowUpdated))
+
+    # Indicators for every candle; levels and order flow only within a level's lifetime of
+    # the newest time, and those equal the ones computed with the whole history.
+    assert sum(1 for e in told if isinstance(e.event, IndicatorsUpdated)) == bars + 1
+    assert flows(untold) == bars
+    assert flows(told) == config.levels_rules.max_age_bars + 1
+    assert levels(told) == levels(untold)[-len(levels(told)) :]
+    assert levels(told)[-1] == levels(untold)[-1]
+    # A candle built from trades is never skipped, however old.
+    built = msgspec.structs.replace(history[0], source="trades", symbol="SOLUSDT")
+    late = run(FeaturesCore(config), [msgspec.structs.replace(hour, symbol="SOLUSDT"), built])
+    assert flows(late) == 1

@@ -18,8 +18,9 @@ from breakout.common.events import (
     OrderDenied,
     OrderIntentApproved,
     PositionClosed,
+    SymbolQuarantined,
 )
-from breakout.common.presets import load_preset
+from breakout.common.presets import PresetError, load_preset, parse_preset
 from breakout.risk.core import RiskCore
 from tests.support.trading import T0_MS, balance, book, recorded, regime, rules, signal
 
@@ -138,13 +139,20 @@ def test_operator_kill_both_levels_and_reset() -> None:
     assert isinstance(decision(core, signal_id="y"), OrderIntentApproved)
 
 
-def gap(ts_ms: int) -> MarketDataGap:
+def gap(ts_ms: int, symbol: str = "BTCUSDT") -> MarketDataGap:
     return MarketDataGap(
-        exchange="binance", symbol="BTCUSDT", feed="book", reason="t", detected_ts_ms=ts_ms
+        exchange="binance", symbol=symbol, feed="book", reason="t", detected_ts_ms=ts_ms
     )
 
 
-def test_gap_storm_trips_only_within_the_window() -> None:
+def decision_at(core: RiskCore, ts_ms: int, **overrides: object) -> object:
+    """A signal at `ts_ms`, with the books fresh at that time (the book-age check passes)."""
+    for symbol in ("BTCUSDT", "ETHUSDT"):
+        core.handle(recorded(book(symbol, ts_ms=ts_ms)))
+    return decision(core, ts_ms=ts_ms, expires_ts_ms=ts_ms + 60_000, **overrides)
+
+
+def test_a_gap_storm_on_one_symbol_quarantines_that_symbol_only() -> None:
     core = ready_core()
     ks = PRESET.risk.kill_switch
     spaced = ks.gap_storm_window_s * 1000
@@ -153,8 +161,85 @@ def test_gap_storm_trips_only_within_the_window() -> None:
     start = T0_MS + 10 * spaced
     for n in range(ks.gap_storm_count - 1):
         assert core.handle(recorded(gap(start + n))) == []
-    (trip,) = core.handle(recorded(gap(start + 100)))
+    (emit,) = core.handle(recorded(gap(start + 100)))  # the count-th gap within the window
+    quarantine = emit.event
+    assert isinstance(quarantine, SymbolQuarantined) and emit.stream == "risk-kill"
+    assert quarantine.symbol == "BTCUSDT" and quarantine.gap_count == ks.gap_storm_count
+    assert quarantine.until_ts_ms == start + 100 + ks.gap_quarantine_s * 1000
+    assert core.view.kill_level is None  # one flaky symbol stops no other entry
+    denied = decision_at(core, start + 200, signal_id="btc")
+    assert isinstance(denied, OrderDenied) and denied.limit == "symbol_gap_storm"
+    assert denied.value == pytest.approx(ks.gap_quarantine_s - 0.1)
+    other = decision_at(core, start + 200, signal_id="eth", symbol="ETHUSDT")
+    assert isinstance(other, OrderIntentApproved)
+    assert any(c.name == "symbol_gap_storm" and c.passed for c in other.checks)
+
+
+def test_a_quarantine_ends_after_a_quiet_period_and_a_further_gap_extends_it() -> None:
+    core = ready_core()
+    ks = PRESET.risk.kill_switch
+    for n in range(ks.gap_storm_count):
+        core.handle(recorded(gap(T0_MS + n)))
+    first_until = T0_MS + ks.gap_storm_count - 1 + ks.gap_quarantine_s * 1000
+    assert core.view.quarantined == {"BTCUSDT": first_until}
+    # One more gap while quarantined (the storm window long passed): the quiet period restarts.
+    later = T0_MS + ks.gap_quarantine_s * 500
+    (emit,) = core.handle(recorded(gap(later)))
+    assert isinstance(emit.event, SymbolQuarantined) and emit.event.gap_count == 1
+    until = later + ks.gap_quarantine_s * 1000
+    assert emit.event.until_ts_ms == until
+    last_denied = decision_at(core, until - 1, signal_id="before")
+    assert isinstance(last_denied, OrderDenied) and last_denied.limit == "symbol_gap_storm"
+    assert isinstance(decision_at(core, until, signal_id="after"), OrderIntentApproved)
+    # After the quiet period a single gap is just a gap again.
+    assert core.handle(recorded(gap(until + 1))) == []
+    assert core.view.quarantined == {}
+
+
+def test_gaps_on_many_symbols_within_the_window_trip_the_entries_kill() -> None:
+    core = ready_core()
+    ks = PRESET.risk.kill_switch
+    window_ms = ks.gap_storm_window_s * 1000
+    symbols = [f"SYM{n}USDT" for n in range(ks.gap_storm_symbols)]
+    # One symbol fewer than the threshold, then the first one's gap leaves the window.
+    for n, symbol in enumerate(symbols[:-1]):
+        assert core.handle(recorded(gap(T0_MS + n, symbol))) == []
+    assert core.handle(recorded(gap(T0_MS + window_ms, symbols[-1]))) == []
+    (trip,) = core.handle(recorded(gap(T0_MS + window_ms, symbols[0])))
     assert isinstance(trip.event, KillSwitchTripped) and trip.event.trigger == "gap_storm"
+    assert trip.event.level == "entries" and trip.event.value == ks.gap_storm_symbols
+    denied = decision_at(core, T0_MS + window_ms + 2, signal_id="any")
+    assert isinstance(denied, OrderDenied) and denied.limit == "kill_switch"
+
+
+def test_quarantines_survive_a_snapshot_and_a_v1_snapshot_still_restores() -> None:
+    core = ready_core()
+    ks = PRESET.risk.kill_switch
+    for n in range(ks.gap_storm_count - 1):
+        core.handle(recorded(gap(T0_MS + n)))
+    core.handle(recorded(gap(T0_MS + 5, "ETHUSDT")))
+    for n in range(ks.gap_storm_count):
+        core.handle(recorded(gap(T0_MS + 10 + n, "SOLUSDT")))
+    restored = RiskCore([PRESET])
+    restored.restore(core.snapshot())
+    assert restored.view.quarantined == core.view.quarantined != {}
+    assert restored.gaps == core.gaps
+    # The next BTC gap is its count-th within the window in both: both quarantine it.
+    assert [e.event for e in restored.handle(recorded(gap(T0_MS + 50)))] == [
+        e.event for e in core.handle(recorded(gap(T0_MS + 50)))
+    ]
+    state = msgspec.msgpack.decode(core.snapshot())
+    v1 = msgspec.msgpack.encode({**state, "version": 1, "gaps": [T0_MS, T0_MS + 1]})
+    old = RiskCore([PRESET])
+    old.restore(v1)
+    assert old.gaps == {} and old.view.quarantined == core.view.quarantined
+
+
+def test_gap_storm_symbols_below_two_is_refused_at_load() -> None:
+    raw = msgspec.json.decode(msgspec.json.encode(PRESET))
+    raw["risk"]["kill_switch"]["gap_storm_symbols"] = 1
+    with pytest.raises(PresetError, match=r"risk\.kill_switch\.gap_storm_symbols"):
+        parse_preset(msgspec.json.encode(raw))
 
 
 def error(ts_ms: int) -> ExchangeErrorOccurred:

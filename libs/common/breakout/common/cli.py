@@ -161,9 +161,22 @@ def main() -> None:
     """Entry point of the `breakout` script."""
     # Logs go to stderr, so stdout carries only what a command prints (e.g. `export` lines).
     configure_logging("cli", json=not sys.stderr.isatty())
-    for problem in mount_plugins(app):
-        typer.echo(f"# plugin not loaded: {problem}", err=True)
+    # The plugins import every service (ccxt, polars…): tens of seconds on a loaded machine.
+    # The built-in commands need none of them, so `breakout run` (what `make run` runs) and
+    # the other built-ins start without; `--help` and the plugin commands load them all.
+    if not _builtin_command(sys.argv[1:]):
+        for problem in mount_plugins(app):
+            typer.echo(f"# plugin not loaded: {problem}", err=True)
     app()
+
+
+def _builtin_command(args: list[str]) -> bool:
+    """Whether `args` name a command of `app` itself (not a plugin's, not `--help`)."""
+    if not args or args[0].startswith("-"):
+        return False
+    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands}
+    names |= {g.name for g in app.registered_groups if g.name}
+    return args[0] in names
 
 
 if __name__ == "__main__":

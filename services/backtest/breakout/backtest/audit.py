@@ -2,9 +2,10 @@
 
 Every derived event names its input (`causation_id`): a position event its fill, an order its
 intent, an intent its signal, a signal the feature or candle that completed it, a feature the
-market data. The exchange's answers about an order (acknowledgement, fills, final state) are
-recorded by the router, which has no input event: they lead to the order's decision through
-their stream (`order-<id>` starts with `OrderSubmitted`). Each step keeps the reasons it was
+market data. The exchange's answers about an order (acknowledgement, fills, final state) and
+reconcile's corrections of them name the order's `OrderSubmitted` as their cause; answers
+recorded without one (by an older router) still lead to the order's decision through their
+stream (`order-<id>` starts with `OrderSubmitted`). Each step keeps the reasons it was
 recorded with (checks, sizing inputs, deny limits, exit reasons). `audit signal` also walks
 forward: what the signal caused (an intent or a denial, orders, the position).
 """
@@ -175,10 +176,11 @@ class _Walker:
             return []
         caused = await self.reads.caused_by([e.event_id for e in events])
         effects: list[tuple[RecordedEvent, str]] = [(e, "caused") for e in caused]
+        linked = {e.event_id for e in caused}
         for event in events:
-            if isinstance(event.data, OrderSubmitted):
+            if isinstance(event.data, OrderSubmitted):  # answers recorded without a cause
                 rest = await self.store.read_stream(event.stream, after_version=event.version)
-                effects += [(e, "order") for e in rest]
+                effects += [(e, "order") for e in rest if e.event_id not in linked]
         steps: list[Step] = []
         for effect, link in sorted(effects, key=lambda pair: pair[0].position):
             step = _step(effect, link, effect.event_id in self.seen)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Literal, Protocol
 
@@ -19,6 +20,7 @@ from breakout.common.events import (
     BalanceObserved,
     Event,
     MarketRulesObserved,
+    NewEvent,
     OrderAcknowledged,
     OrderCancelled,
     OrderCancelRequested,
@@ -27,6 +29,7 @@ from breakout.common.events import (
     OrderFillReceived,
     OrderRejected,
     OrderSubmitted,
+    RecordedEvent,
 )
 from breakout.common.events.exec import ExchangeErrorKind
 from breakout.common.ids import external_event_id
@@ -118,14 +121,51 @@ class Broker(Protocol):
 
 
 class OrderView(msgspec.Struct, kw_only=True):
-    """What the log says about one order (folded from its stream)."""
+    """What the log says about one order (folded from its stream).
+
+    `submitted_id` / `correlation_id` identify the recorded `OrderSubmitted` (when the view was
+    built from the store): what the exchange answers about the order is caused by it.
+    """
 
     submitted: OrderSubmitted
+    submitted_id: uuid.UUID | None = None
+    correlation_id: uuid.UUID | None = None
     exchange_order_id: str | None = None
     trade_ids: set[str] = msgspec.field(default_factory=set)
     cum_qty: Decimal = Decimal(0)
     terminal: str | None = None
     cancel_requested: bool = False
+
+    @classmethod
+    def of(cls, recorded: RecordedEvent) -> OrderView:
+        """The view of an order from its recorded `OrderSubmitted`."""
+        if not isinstance(recorded.data, OrderSubmitted):
+            raise TypeError(f"an order view starts at OrderSubmitted, not {recorded.type}")
+        return cls(
+            submitted=recorded.data,
+            submitted_id=recorded.event_id,
+            correlation_id=recorded.correlation_id or recorded.event_id,
+        )
+
+    def news(
+        self, found: Sequence[tuple[uuid.UUID, Event]], *, occurred_at: datetime, producer: str
+    ) -> list[NewEvent]:
+        """`found` as events to append, each caused by this order's `OrderSubmitted`.
+
+        The router and reconcile record the same facts under the same ids and the same cause,
+        so whichever of them appends first, `breakout audit` walks fill -> order -> intent.
+        """
+        return [
+            NewEvent(
+                event_id=event_id,
+                data=event,
+                occurred_at=occurred_at,
+                producer=producer,
+                causation_id=self.submitted_id,
+                correlation_id=self.correlation_id,
+            )
+            for event_id, event in found
+        ]
 
     def apply(self, event: Event) -> None:
         """Fold one event of this order's stream."""

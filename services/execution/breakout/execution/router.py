@@ -30,6 +30,7 @@ from breakout.common.events import (
     OrderCancelled,
     OrderRejected,
     OrderSubmitted,
+    RecordedEvent,
     account_stream,
     broker_stream,
     market_stream,
@@ -119,7 +120,9 @@ class OrderRouter:
         try:
             await action(*args)
         except ExchangeUnavailable as exc:
-            await self._record_error(action.__name__, exc)
+            # An error while working an order is caused by that order's OrderSubmitted.
+            view = next((a for a in args if isinstance(a, OrderView)), None)
+            await self._record_error(action.__name__, exc, view)
             return
         if self.errors:
             recovered = ExchangeRecovered(
@@ -144,18 +147,20 @@ class OrderRouter:
         while True:
             batch = await self.store.read_all(after=self.cursor, limit=1000, filter=ORDERS)
             for event in batch:
-                self._apply(event.stream.removeprefix("order-"), event.data)
+                self._apply(event)
                 self.cursor = event.position
             if len(batch) < 1000:
                 return
 
-    def _apply(self, order_id: str, event: Event) -> None:
-        if isinstance(event, OrderSubmitted):
-            self.views.setdefault(order_id, OrderView(submitted=event))
+    def _apply(self, event: RecordedEvent) -> None:
+        order_id = event.stream.removeprefix("order-")
+        if isinstance(event.data, OrderSubmitted):
+            self.views.setdefault(order_id, OrderView.of(event))
         elif order_id in self.views:
-            self.views[order_id].apply(event)
+            self.views[order_id].apply(event.data)
 
     async def _append(self, stream: str, event: Event, event_id: uuid.UUID) -> None:
+        # Observations on the router's own schedule (rules, balances, recovery) have no cause.
         new = NewEvent(event_id=event_id, data=event, occurred_at=self._now(), producer=PRODUCER)
         await self.store.append(stream, [new])
 
@@ -163,10 +168,7 @@ class OrderRouter:
         if not events:
             return
         stream = order_stream(view.submitted.order_id)
-        news = [
-            NewEvent(event_id=eid, data=ev, occurred_at=self._now(), producer=PRODUCER)
-            for eid, ev in events
-        ]
+        news = view.news(events, occurred_at=self._now(), producer=PRODUCER)
         await self.store.append(stream, news)  # ids already stored are skipped by the store
         for _, event in events:
             view.apply(event)
@@ -261,7 +263,9 @@ class OrderRouter:
         eid = external_event_id(balance.exchange, "balance", balance.ts_ms)
         await self._append(account_stream(balance.exchange), balance, eid)
 
-    async def _record_error(self, operation: str, exc: ExchangeUnavailable) -> None:
+    async def _record_error(
+        self, operation: str, exc: ExchangeUnavailable, view: OrderView | None
+    ) -> None:
         self.errors += 1
         log.warning("exchange call failed", operation=operation, error=exc.error, kind=exc.kind)
         error = ExchangeErrorOccurred(
@@ -272,7 +276,11 @@ class OrderRouter:
             message=exc.message,
             ts_ms=self._now_ms(),
         )
-        await self._append(broker_stream(self.broker.exchange), error, uuid.uuid4())
+        if view is None:
+            await self._append(broker_stream(self.broker.exchange), error, uuid.uuid4())
+        else:
+            news = view.news([(uuid.uuid4(), error)], occurred_at=self._now(), producer=PRODUCER)
+            await self.store.append(broker_stream(self.broker.exchange), news)
 
 
 def _end_id(sub: OrderSubmitted) -> uuid.UUID:

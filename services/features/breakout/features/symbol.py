@@ -51,6 +51,8 @@ class Timers(msgspec.Struct, kw_only=True):
     quiet_reported: bool = False
     # The trades feed lost continuity (md.gap) and is not resynced yet: 0 when it is whole.
     trades_gap_since_ms: int = 0
+    # The newest source time seen of the symbol (trades, books, candle closes).
+    newest_ms: int = 0
 
 
 class SymbolState(msgspec.Struct, kw_only=True):
@@ -90,6 +92,7 @@ class SymbolFeatures:
     def on_trade(self, trade: MarketTrade) -> list[Output]:
         """Fold a trade into the windows, the walls and the session VWAP."""
         outputs = self._run_timers(trade.exchange_ts_ms)
+        self.timers.newest_ms = max(self.timers.newest_ms, trade.exchange_ts_ms)
         self.trades.add(trade)
         self.density.on_trade(trade)
         self.vwap.add(trade)
@@ -100,6 +103,7 @@ class SymbolFeatures:
         validate_book(book)
         ts_ms = book.exchange_ts_ms
         outputs = self._run_timers(ts_ms)
+        self.timers.newest_ms = max(self.timers.newest_ms, ts_ms)
         self.tick.observe(book.bids, book.asks)
         outputs += [("density", e) for e in self.density.on_book(book, self.tick)]
         interval_ms = self.config.emit.book_interval_s * 1000
@@ -138,12 +142,27 @@ class SymbolFeatures:
             )
         if not series.add(candle) or not record:
             return []
+        newest_ms = self.timers.newest_ms
+        self.timers.newest_ms = max(newest_ms, candle.close_ts_ms)
         vwap = self.vwap.value(candle.close_ts_ms)
         indicators = series.indicators(self.exchange, self.symbol, vwap, reference)
         outputs: list[Output] = [("indicators", indicators)]
-        if candle.timeframe == self.config.levels_rules.timeframe:
+        rules = self.config.levels_rules
+        if candle.timeframe == rules.timeframe and not self._superseded(candle, newest_ms):
             outputs += self._levels_timeframe(list(series.bars), indicators.atr)
         return outputs
+
+    def _superseded(self, candle: Candle, newest_ms: int) -> bool:
+        """A fetched candle (history) older than a level may live, by the symbol's own time.
+
+        Its levels, order flow, structure and ranges would be superseded before anything
+        could act on them (a level lives `max_age_bars`): the series still takes the candle,
+        so the levels of the recent history are computed from the whole of it. Live candles
+        (built from trades) always are; candles read in time order (a backtest) never are
+        this old. Saves most of the start-up's work on a long history (docs/features.md).
+        """
+        max_age_ms = self.config.levels_rules.max_age_bars * TIMEFRAME_MS[candle.timeframe]
+        return candle.source == "exchange" and candle.close_ts_ms < newest_ms - max_age_ms
 
     def _levels_timeframe(self, bars: list[Bar], atr: float | None) -> list[Output]:
         # Levels, order flow and structure: read on the levels timeframe's candles only.

@@ -21,11 +21,11 @@ import structlog
 
 from breakout.common.events import (
     BalanceObserved,
-    Event,
     MarketRulesObserved,
     NewEvent,
     OrderFillReceived,
     OrderSubmitted,
+    RecordedEvent,
     order_stream,
     recon_stream,
 )
@@ -49,6 +49,7 @@ class Reconciler:
         self.views: dict[str, OrderView] = {}
         self.assets: dict[str, tuple[str, str]] = {}  # symbol -> (base, quote)
         self.baseline: dict[str, Decimal] | None = None  # the first balance the log recorded
+        self.baseline_id: uuid.UUID | None = None  # and its event: what a balance drift is from
         self.moved: dict[str, Decimal] = {}  # what our recorded fills moved since then
         self.cursor = 0
         self.passes = 0
@@ -91,10 +92,12 @@ class Reconciler:
                 else []
             )
             corrections, audit = order_corrections(view, order, trades, now)
-            if await self._append(order_stream(sub.order_id), corrections) or (
+            # Both are caused by the order's OrderSubmitted, as the router's records of it are.
+            if await self._append(order_stream(sub.order_id), corrections, view) or (
                 audit and not corrections
             ):
-                written += len(corrections) + await self._append(recon_stream(sub.exchange), audit)
+                written += len(corrections)
+                written += await self._append(recon_stream(sub.exchange), audit, view)
         written += await self._check_balances(now)
         known = {v.submitted.order_id for v in self.views.values()}
         opened = await self.broker.open_orders(self.symbols)
@@ -118,25 +121,28 @@ class Reconciler:
         for asset, change in self.moved.items():
             expected[asset] = expected.get(asset, Decimal(0)) + change
         drifts = balance_drifts(expected, balance.total, self.broker.exchange, now)
-        return await self._append(recon_stream(self.broker.exchange), drifts)
+        # A balance drift is measured from the recorded balance the expectation starts at.
+        cause = self.baseline_id
+        return await self._append(recon_stream(self.broker.exchange), drifts, cause=cause)
 
     async def _sync_log(self) -> None:
         while True:
             batch = await self.store.read_all(after=self.cursor, limit=1000, filter=WATCHED)
             for event in batch:
-                self._fold(event.stream, event.data)
+                self._fold(event)
                 self.cursor = event.position
             if len(batch) < 1000:
                 return
 
-    def _fold(self, stream: str, data: Event) -> None:
+    def _fold(self, event: RecordedEvent) -> None:
+        stream, data = event.stream, event.data
         match data:
             case MarketRulesObserved(symbol=symbol, base=base, quote=quote):
                 self.assets[symbol] = (base, quote)
             case BalanceObserved(total=total) if self.baseline is None:
-                self.baseline = dict(total)
+                self.baseline, self.baseline_id = dict(total), event.event_id
             case OrderSubmitted():
-                self.views.setdefault(stream.removeprefix("order-"), OrderView(submitted=data))
+                self.views.setdefault(stream.removeprefix("order-"), OrderView.of(event))
             case OrderFillReceived() if self.baseline is not None and data.symbol in self.assets:
                 base, quote = self.assets[data.symbol]
                 sign = 1 if data.side == "buy" else -1
@@ -147,15 +153,31 @@ class Reconciler:
         if order_id in self.views and not isinstance(data, OrderSubmitted):
             self.views[order_id].apply(data)
 
-    async def _append(self, stream: str, found: list[Found]) -> int:
-        """Append what is not stored yet; the number of events actually written."""
+    async def _append(
+        self,
+        stream: str,
+        found: list[Found],
+        view: OrderView | None = None,
+        *,
+        cause: uuid.UUID | None = None,
+    ) -> int:
+        """Append what is not stored yet (caused by `view`'s order, else by `cause`).
+
+        Orders on the exchange that the log does not know have no recorded cause (`cause`
+        None): nothing in the log led to them, which is the finding.
+        """
         if not found:
             return 0
         before = await self.store.stream_version(stream)
-        news = [_new(eid, event) for eid, event in found]
+        now = datetime.now(UTC)
+        if view is not None:
+            news = view.news(found, occurred_at=now, producer=PRODUCER)
+        else:
+            news = [
+                NewEvent(
+                    event_id=eid, data=e, occurred_at=now, producer=PRODUCER, causation_id=cause
+                )
+                for eid, e in found
+            ]
         after = await self.store.append(stream, news)
         return after - before
-
-
-def _new(event_id: uuid.UUID, event: Event) -> NewEvent:
-    return NewEvent(event_id=event_id, data=event, occurred_at=datetime.now(UTC), producer=PRODUCER)

@@ -33,6 +33,7 @@ from breakout.common.events import (
     RecordedEvent,
     RegimeChanged,
     SignalGenerated,
+    SymbolQuarantined,
     risk_stream,
 )
 from breakout.common.events.risk import KILL_STREAM, KillLevel, KillTrigger
@@ -60,7 +61,8 @@ SUBJECTS = (
 )
 
 
-SNAPSHOT_VERSION = 1
+# v2: gap times per symbol (v1 kept one list for every symbol; restored as none, see restore).
+SNAPSHOT_VERSION = 2
 
 
 class SnapshotMismatch(RuntimeError):
@@ -73,7 +75,7 @@ class RiskSnapshot(msgspec.Struct, frozen=True, kw_only=True):
     version: int
     view: RiskView
     day: int | None
-    gaps: list[int]
+    gaps: dict[str, list[int]] | list[int]
     error_streak_from_ms: int | None
     decided: list[str]
 
@@ -93,7 +95,7 @@ class RiskCore:
         self.kill_config = _strictest_kill(presets)
         self.view = RiskView()
         self.day: int | None = None
-        self.gaps: deque[int] = deque()
+        self.gaps: dict[str, deque[int]] = {}  # md.gap times within the window, per symbol
         self.error_streak_from_ms: int | None = None
         self.decided: set[str] = set()  # signal ids already decided (a signal is decided once)
 
@@ -103,7 +105,7 @@ class RiskCore:
             version=SNAPSHOT_VERSION,
             view=self.view,
             day=self.day,
-            gaps=list(self.gaps),
+            gaps={symbol: list(times) for symbol, times in self.gaps.items()},
             error_streak_from_ms=self.error_streak_from_ms,
             decided=sorted(self.decided),
         )
@@ -115,9 +117,13 @@ class RiskCore:
             snap = msgspec.msgpack.decode(state, type=RiskSnapshot)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise SnapshotMismatch(f"unreadable risk snapshot: {exc}") from exc
-        if snap.version != SNAPSHOT_VERSION:
+        if snap.version not in (1, SNAPSHOT_VERSION):
             raise SnapshotMismatch(f"risk snapshot v{snap.version}, expected v{SNAPSHOT_VERSION}")
-        self.view, self.day, self.gaps = snap.view, snap.day, deque(snap.gaps)
+        self.view, self.day = snap.view, snap.day
+        # A v1 snapshot's gap times have no symbols; they only ever matter within one storm
+        # window, so they are dropped rather than guessed.
+        gaps = snap.gaps if isinstance(snap.gaps, dict) else {}
+        self.gaps = {symbol: deque(times) for symbol, times in gaps.items()}
         self.error_streak_from_ms, self.decided = snap.error_streak_from_ms, set(snap.decided)
 
     def handle(self, event: RecordedEvent) -> Sequence[Emit]:
@@ -271,16 +277,40 @@ class RiskCore:
         return [Emit(stream=KILL_STREAM, event=reset)]
 
     def _on_gap(self, gap: MarketDataGap) -> list[Emit]:
-        window_ms = self.kill_config.gap_storm_window_s * 1000
-        self.gaps.append(gap.detected_ts_ms)
-        while self.gaps and self.gaps[0] <= gap.detected_ts_ms - window_ms:
-            self.gaps.popleft()
-        count = len(self.gaps)
-        limit = self.kill_config.gap_storm_count
-        if count >= limit:
-            reason = f"{count} market-data gaps within {self.kill_config.gap_storm_window_s}s"
-            return self._trip("entries", "gap_storm", count, limit, reason, gap.detected_ts_ms)
-        return []
+        """Count gaps per symbol: a storm on one quarantines it, gaps on many trip the kill."""
+        ks = self.kill_config
+        now = gap.detected_ts_ms
+        self.gaps.setdefault(gap.symbol, deque()).append(now)
+        for symbol in list(self.gaps):
+            times = self.gaps[symbol]
+            while times and times[0] <= now - ks.gap_storm_window_s * 1000:
+                times.popleft()
+            if not times:
+                del self.gaps[symbol]
+        quarantined = self.view.quarantined
+        for symbol in [s for s, until in quarantined.items() if until <= now]:
+            del quarantined[symbol]
+        emits: list[Emit] = []
+        count = len(self.gaps.get(gap.symbol, ()))
+        if count >= ks.gap_storm_count or gap.symbol in quarantined:
+            until = now + ks.gap_quarantine_s * 1000
+            quarantined[gap.symbol] = until
+            event = SymbolQuarantined(
+                symbol=gap.symbol,
+                gap_count=count,
+                threshold=ks.gap_storm_count,
+                window_s=ks.gap_storm_window_s,
+                quiet_s=ks.gap_quarantine_s,
+                last_gap_ts_ms=now,
+                until_ts_ms=until,
+                ts_ms=now,
+            )
+            emits.append(Emit(stream=KILL_STREAM, event=event))
+        symbols = len(self.gaps)
+        if symbols >= ks.gap_storm_symbols:
+            reason = f"market-data gaps on {symbols} symbols within {ks.gap_storm_window_s}s"
+            emits += self._trip("entries", "gap_storm", symbols, ks.gap_storm_symbols, reason, now)
+        return emits
 
     def _on_exchange_error(self, error: ExchangeErrorOccurred) -> list[Emit]:
         if error.kind not in ("network", "rate_limited"):
@@ -306,5 +336,7 @@ def _strictest_kill(presets: Sequence[Preset]) -> KillSwitchConfig:
         max_latency_ms=min(c.max_latency_ms for c in configs),
         gap_storm_count=min(c.gap_storm_count for c in configs),
         gap_storm_window_s=max(c.gap_storm_window_s for c in configs),
+        gap_quarantine_s=max(c.gap_quarantine_s for c in configs),
+        gap_storm_symbols=min(c.gap_storm_symbols for c in configs),
         disconnect_grace_s=min(c.disconnect_grace_s for c in configs),
     )

@@ -52,6 +52,8 @@ class RiskView:
     consecutive_losses: int = 0
     kill_level: KillLevel | None = None
     paused: set[str] = field(default_factory=set)
+    # Symbols whose entries are quarantined after a gap storm: symbol -> until (ms, exclusive).
+    quarantined: dict[str, int] = field(default_factory=dict)
 
 
 class Denied(Exception):
@@ -131,6 +133,14 @@ def _gates(signal: SignalGenerated, preset: Preset, view: RiskView, c: _Checks) 
         "==",
         0.0,
         f"kill switch on ({view.kill_level})",
+    )
+    until_ms = view.quarantined.get(signal.symbol, signal.ts_ms)
+    c.need(
+        "symbol_gap_storm",
+        max(0.0, (until_ms - signal.ts_ms) / 1000),
+        "<=",
+        0.0,
+        f"{signal.symbol} quarantined after a market-data gap storm (seconds left)",
     )
     c.need(
         "paused",

@@ -1,7 +1,7 @@
 """`breakout run` (what `make run` runs): the stack, the migrations, every service, a summary.
 
 1. NATS and Postgres: reused where the settings reach them, else started (`open_stack`).
-2. `breakout db migrate`, as an operator would run it.
+2. The migrations (what `breakout db migrate` applies), in this process.
 3. Every service of `plan_services` whose console script is installed, each supervised
    (`supervisor.run_services`); the ones that cannot start are listed with the reason.
 4. The dashboard's address, then a running summary of the store, until Ctrl-C / SIGTERM;
@@ -15,13 +15,12 @@ import logging
 import os
 import secrets
 import signal
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -48,6 +47,7 @@ from breakout.common.devstack.services import (
 )
 from breakout.common.devstack.summary import summarise_store
 from breakout.common.devstack.supervisor import Report, ServiceRunner, run_services
+from breakout.common.store.migrate import migrate
 
 STYLES = {"ready": "green", "started": "dim", "exited": "bold red", "restarting": "yellow",
           "not restarted": "bold red", "not ready": "yellow", "killed": "red",
@@ -118,7 +118,7 @@ def _run_in_stack(
 ) -> int:
     env = _stack_env(stack)
     _report_stack(console, stack)
-    if not _migrate(env):
+    if not _migrate(console, env["DATABASE_URL"]):
         console.print("[bold red]migrations failed; nothing started[/bold red]")
         return 1
     plan = plan_services(options, free_port)
@@ -176,9 +176,19 @@ def _report_options(console: Console, options: RunOptions) -> None:
     console.print(f"[bold]symbol groups[/bold] (one ingest each): {groups}")
 
 
-def _migrate(env: Mapping[str, str]) -> bool:
-    argv = [sys.executable, "-m", "breakout.common.cli", "db", "migrate"]
-    return subprocess.run(argv, env=dict(env), check=False).returncode == 0
+def _migrate(console: Console, dsn: str) -> bool:
+    # What `breakout db migrate` does, in this process: a second interpreter would spend
+    # seconds of a loaded machine importing what this one has loaded already.
+    try:
+        applied = asyncio.run(migrate(dsn))
+    except (OSError, asyncpg.PostgresError) as exc:
+        console.print(f"[bold red]migrate: {type(exc).__name__}: {exc}[/bold red]")
+        return False
+    for name in applied:
+        console.print(f"applied {name}")
+    if not applied:
+        console.print("schema is up to date")
+    return True
 
 
 async def _supervise(

@@ -42,6 +42,10 @@ class ServiceSpec:
     # What others depend on has a lower layer: stopping goes from the highest layer down, so
     # clients leave before the exchange and the relay they talk to.
     layer: int = 2
+    # Started once these (by name, when they run) answer their health check: only what the
+    # service cannot start without. Store and bus are up before any service starts, and every
+    # consumer catches up from the store, so most services start at once.
+    starts_after: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ def plan_services(options: RunOptions, free_port: Callable[[], int]) -> Plan:
         )
 
     def health(name: str, argv: tuple[str, ...], env: Mapping[str, str] | None = None,
-               *, layer: int = 2) -> ServiceSpec:  # fmt: skip
+               *, layer: int = 2, after: tuple[str, ...] = ()) -> ServiceSpec:  # fmt: skip
         port = free_port()
         full_env = {"HEALTH_PORT": str(port), **(env or {})}
         return ServiceSpec(
@@ -143,24 +147,31 @@ def plan_services(options: RunOptions, free_port: Callable[[], int]) -> Plan:
             full_env,
             health_url=f"{local}:{port}/health",
             layer=layer,
+            starts_after=after,
         )
 
+    # What needs the exchange at start (markets, rules, the macro feeds) waits for it; the
+    # rest starts with it, so imports overlap the simulator's start-up.
+    exchange = ("exchange-sim",)
     specs.append(health("relay", ("breakout", "relay"), layer=1))
     for group in options.groups:
-        specs.append(health(f"ingest-{group}", ("breakout-ingest", "--group", group)))
+        specs.append(
+            health(f"ingest-{group}", ("breakout-ingest", "--group", group), after=exchange)
+        )
     # Features read their levels timeframe and walls from the preset, as signals do.
     specs.append(
         health("features", ("breakout-features", "run"), {"FEATURES_PRESET": options.preset})
     )
     # The demo polls the (simulated) feeds often, so a regime shows up in minutes, not hours.
     feeds = {"MACRO_POLL_INTERVAL_S": "120", "NEWS_POLL_INTERVAL_S": "30"}
-    specs.append(health("regime", ("breakout-regime", "run"), feeds))
+    specs.append(health("regime", ("breakout-regime", "run"), feeds, after=exchange))
     preset = ("--preset", options.preset)
     symbols = ("--symbols", ",".join(options.symbols))
     specs.append(health("signals", ("breakout-signals", "run"), {"SIGNALS_PRESET": options.preset}))
     specs.append(health("risk", ("breakout-risk", "run", *preset)))
     paper = ("--broker", "paper")
-    specs.append(health("execution", ("breakout-execution", "run", *preset, *symbols, *paper)))
+    execution = ("breakout-execution", "run", *preset, *symbols, *paper)
+    specs.append(health("execution", execution, after=exchange))
     # Reconcile is not started: it compares an exchange account with the log, and a paper run's
     # orders and fills never reach an exchange (the paper account is itself a projection of the
     # log), so there is nothing to compare; see docs/operations.md.

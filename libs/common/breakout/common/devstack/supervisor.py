@@ -24,6 +24,10 @@ from breakout.common.devstack.services import USAGE_ERROR, ServiceSpec
 
 STOP_TIMEOUT_S = 15.0
 READY_TIMEOUT_S = 90.0
+# A service that needs another waits for it as long as that one may take to answer; the table
+# of services (and the dashboard's address) waits at most `STATUS_WAIT_S` after the last start.
+DEPENDENCY_WAIT_S = READY_TIMEOUT_S
+STATUS_WAIT_S = 30.0
 PR_SET_PDEATHSIG = 1
 
 Report = Callable[[str, str, str], None]
@@ -184,22 +188,29 @@ async def run_services(
     `on_started` is called once every service has been started (ready or not).
     """
     runners = [ServiceRunner(spec, env, log_dir, report, stopping) for spec in specs]
-    tasks = []
-    # Layer by layer (the exchange, then the relay, then every service, then the gateway):
-    # the services of a layer start together, as they depend only on lower layers (each
-    # catches up from the store), and the next layer waits until they answer, at most 20 s,
-    # so one slow service holds no one hostage. On 2 cores this halves the time to a
-    # running system compared with starting one service at a time.
-    for layer in sorted({r.spec.layer for r in runners}):
-        starting = [r for r in runners if r.spec.layer == layer]
-        for runner in starting:
-            tasks.append(asyncio.create_task(runner.run(), name=runner.spec.name))
+    by_name = {r.spec.name: r for r in runners}
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start(runner: ServiceRunner) -> None:
+        # Each service starts as soon as what it needs answers (`starts_after`), waiting at
+        # most `DEPENDENCY_WAIT_S` for it (then it starts anyway and its own restarts take
+        # over); the rest start at once. The store and the bus are up already and every
+        # consumer catches up from the store, so nothing else orders them.
+        needs = [by_name[n] for n in runner.spec.starts_after if n in by_name]
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(
-                asyncio.gather(*(_first(r.ready, stopping) for r in starting)), 20.0
+                asyncio.gather(*(_first(r.ready, stopping) for r in needs)), DEPENDENCY_WAIT_S
             )
-        if stopping.is_set():
-            break
+        if not stopping.is_set():
+            tasks.append(asyncio.create_task(runner.run(), name=runner.spec.name))
+
+    await asyncio.gather(*(start(r) for r in runners))
+    if not stopping.is_set():
+        # The table shows who answers: give the last ones started a moment to.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                asyncio.gather(*(_first(r.ready, stopping) for r in runners)), STATUS_WAIT_S
+            )
     if not stopping.is_set():
         on_started(runners)
     await stopping.wait()

@@ -118,6 +118,7 @@ from breakout.common.events.risk import (
     OrderDenied,
     OrderIntentApproved,
     Sizing,
+    SymbolQuarantined,
     risk_stream,
 )
 from breakout.common.events.sig import (
@@ -213,6 +214,7 @@ __all__ = [
     "StoredEvent",
     "StructureShift",
     "SubscriptionRequested",
+    "SymbolQuarantined",
     "Ticker24h",
     "TradeActivity",
     "TrailingActivated",

@@ -1,8 +1,9 @@
 """Risk-service events: every sizing decision (approved or denied) and the kill switch.
 
 Streams: `risk-<preset>` (one per preset, every decision about its signals in one order) and
-`risk-kill` (the kill switch). Subjects: `risk.approved.<preset>.<SYMBOL>`,
-`risk.denied.<preset>.<SYMBOL>`, `risk.kill`. A decision carries every input it was computed
+`risk-kill` (the kill switch and per-symbol quarantines). Subjects:
+`risk.approved.<preset>.<SYMBOL>`, `risk.denied.<preset>.<SYMBOL>`, `risk.kill`,
+`risk.quarantine.<SYMBOL>`. A decision carries every input it was computed
 from (equity, stop rule, depth, regime, multipliers, exchange minimums) and the preset it used
 (`preset_ref`), so a reader can redo the arithmetic; a denial names the limit, the value and
 the threshold that tripped it, plus every check evaluated before it.
@@ -152,3 +153,26 @@ class KillSwitchReset(Event, frozen=True, kw_only=True, tag="risk.kill_reset.v1"
     def subject(self) -> str:
         """`risk.kill`."""
         return "risk.kill"
+
+
+class SymbolQuarantined(Event, frozen=True, kw_only=True, tag="risk.symbol_quarantined.v1"):
+    """Entries on one symbol are refused until `until_ts_ms`: its market data gapped too often.
+
+    Recorded when `gap_count` gaps of `symbol` fell within `window_s`, and again, with a later
+    `until_ts_ms`, for each further gap while it is quarantined. The quarantine ends by itself
+    at `until_ts_ms` (the last gap plus the preset's `gap_quarantine_s`); signals on the symbol
+    before then are denied with the limit `symbol_gap_storm`.
+    """
+
+    symbol: str
+    gap_count: int
+    threshold: int
+    window_s: int
+    quiet_s: int
+    last_gap_ts_ms: int
+    until_ts_ms: int
+    ts_ms: int
+
+    def subject(self) -> str:
+        """`risk.quarantine.<SYMBOL>`."""
+        return f"risk.quarantine.{subject_token(self.symbol)}"

@@ -40,8 +40,14 @@ class KillSwitchConfig(_Section, frozen=True):
     """What trips the kill switch besides the daily limits (the risk service watches these)."""
 
     max_latency_ms: Annotated[int, Meta(ge=1, le=600_000)] = 2_000
+    # A gap storm on one symbol: `gap_storm_count` md.gap events of that symbol within
+    # `gap_storm_window_s` quarantine its entries until `gap_quarantine_s` after its last gap.
     gap_storm_count: Annotated[int, Meta(ge=1, le=10_000)] = 5
     gap_storm_window_s: Annotated[int, Meta(ge=1, le=86_400)] = 60
+    gap_quarantine_s: Annotated[int, Meta(ge=1, le=86_400)] = 300
+    # A storm across the market: gaps of this many distinct symbols within the window trip the
+    # global entries kill (at least 2: a single symbol only ever quarantines itself).
+    gap_storm_symbols: Annotated[int, Meta(ge=2, le=10_000)] = 3
     disconnect_grace_s: Annotated[int, Meta(ge=0, le=3_600)] = 30
 
 
