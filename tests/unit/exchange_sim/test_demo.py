@@ -28,11 +28,14 @@ def test_the_first_breakout_opens_a_minute_bar_within_a_minute_of_the_wall() -> 
         assert (start_ms + FIRST_BREAKOUT_S * 1000) % MINUTE_MS == 0
 
 
-def test_the_first_three_symbols_break_out_one_bar_after_another() -> None:
-    scripts = demo_scripts(["BTCUSDT", "ETHUSDT", "SOLUSDT", "XRPUSDT"])
-    assert list(scripts) == ["BTCUSDT", "ETHUSDT", "SOLUSDT"]
+def test_the_first_six_symbols_break_out_one_bar_after_another() -> None:
+    symbols = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "DOGEUSDT", "ADAUSDT"]
+    scripts = demo_scripts(symbols)
+    assert list(scripts) == symbols[:6]
     bases = [phases[0].duration_s for phases in scripts.values()]
-    assert bases == [FIRST_BREAKOUT_S, FIRST_BREAKOUT_S + 60, FIRST_BREAKOUT_S + 120]
+    # A breakout bar closes every minute from 90 s to six and a half minutes.
+    assert bases == [FIRST_BREAKOUT_S + 60 * i for i in range(6)]
+    assert FIRST_BREAKOUT_S + 60 == 90
     for phases in scripts.values():
         assert [p.kind for p in phases] == ["quiet", "breakout", "breakout"]
         assert phases[1].duration_s == 60 and phases[1].move_bps > 0  # one bar

@@ -150,7 +150,7 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         str,
         typer.Option(
             help="none (the regime chain and a macro world drawn from the seed) or demo "
-            "(scripted breakouts on the first three symbols, a risk-on macro world; demo.py)."
+            "(scripted breakouts on the first six symbols, a risk-on macro world; demo.py)."
         ),
     ] = "none",
     log_level: Annotated[str, typer.Option(help="Log level.")] = "INFO",

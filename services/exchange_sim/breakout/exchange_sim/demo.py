@@ -28,16 +28,18 @@ from breakout.exchange_sim.macro_world import MacroSegment, segment
 from breakout.exchange_sim.scenario import Phase, breakout, quiet
 
 SCENARIOS = ("none", "demo")
-# Services need about 50 s to come up on a loaded 2-core machine; the first breakout bar
-# opens after that, so every consumer is following the bus when it happens.
-FIRST_BREAKOUT_S = 90
-# Later symbols break out one bar after another: a second chance if the first is rejected.
+# The first breakout bar opens early and closes at 90 s: an idle machine follows the market by
+# then (every service answers ~45 s after `make run`, the first scan ~60 s). A loaded one comes
+# up minutes later, so the scripted symbols break out one bar after another, a bar a minute
+# for DEMO_SYMBOLS minutes: whenever the signals are armed, the next breakout closes within a
+# minute (and a rejected one has a successor).
+FIRST_BREAKOUT_S = 30
 BREAKOUT_STAGGER_S = 60
 BREAKOUT_BAR_S = 60
 BREAKOUT_MOVE_BPS = 22.0
 FOLLOW_THROUGH_S = 600
 FOLLOW_THROUGH_MOVE_BPS = 60.0
-DEMO_SYMBOLS = 3
+DEMO_SYMBOLS = 6
 BASE_MINUTES = 480
 # The macro world starts a week back; its last `RISK_ON_HOURS` are risk-on.
 RISK_ON_HOURS = 36

@@ -305,7 +305,7 @@ def run_command(  # noqa: PLR0917 - typer maps each option to a parameter
     sim_scenario: Annotated[
         str,
         typer.Option(
-            help="demo: scripted breakouts on the first three symbols and a risk-on macro world; "
+            help="demo: scripted breakouts on the first six symbols and a risk-on macro world; "
             "none: the simulator's own random market."
         ),
     ] = "demo",
