@@ -81,6 +81,13 @@ def grid_spacing_bps(distance_bps: float) -> float:
     return GRID_COARSENING[-1][1]
 
 
+def refreshes_per_side_per_s(trades_per_s: float) -> float:
+    """Book refreshes of a market this active: BTC's, scaled down by the square root of its
+    activity (as level sizes are); never more than BTC's. A long-tail market's makers requote
+    far less often than BTC's, and the simulator's cost is mostly these refreshes."""
+    return REFRESHES_PER_SIDE_PER_S * min(1.0, math.sqrt(trades_per_s / BTC_TRADES_PER_S))
+
+
 def level_median_notional(trades_per_s: float) -> float:
     """Median resting notional of a level: BTC's, scaled by the square root of activity."""
     return BTC_LEVEL_MEDIAN_NOTIONAL * math.sqrt(max(trades_per_s, 0.1) / BTC_TRADES_PER_S)

@@ -6,6 +6,7 @@ so the same seed and the same calls give the same market. The server is its only
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -77,13 +78,20 @@ class SimExchange:
         config: MarketConfig | None = None,
         step_ms: int = 100,
         accounts: Accounts | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> SimExchange:
-        """An exchange whose symbols are driven by the market simulator."""
+        """An exchange whose symbols are driven by the market simulator.
+
+        `progress` is told how many symbols are built after each one (a start with hundreds
+        of symbols and days of history takes minutes on a small machine).
+        """
         config = config or MarketConfig()
         feeds: dict[str, SymbolFeed] = {}
         for symbol in symbols:
             spec = make_spec(symbol)
             feeds[spec.symbol] = SymbolMarket(spec, config, start_ms)
+            if progress is not None:
+                progress(len(feeds))
         return cls(feeds, start_ms=start_ms, step_ms=step_ms, accounts=accounts)
 
     def feed(self, symbol: str | None) -> SymbolFeed:

@@ -124,6 +124,7 @@ class SymbolMarket:
             1, round(spec.start_price * self.ticks_per_unit * cal.LEVEL_GRID_BPS / 1e4)
         )
         self.level_median_notional = cal.level_median_notional(spec.trades_per_s)
+        self.refreshes_per_side_per_s = cal.refreshes_per_side_per_s(spec.trades_per_s)
         self._seed_book()
 
     # ---- prices ---------------------------------------------------------------------------
@@ -206,7 +207,7 @@ class SymbolMarket:
         self._pull_crossing(bid_touch, ask_touch)
         prints = self._sweep_crossing(bid_touch, ask_touch, ts_ms)
         self._replenish_touch(bid_touch, ask_touch)
-        dt_refreshes = cal.REFRESHES_PER_SIDE_PER_S * dt_s
+        dt_refreshes = self.refreshes_per_side_per_s * dt_s
         for _ in range(poisson(self.rng, dt_refreshes)):
             self._refresh_level(True, bid_touch, ask_touch)
         for _ in range(poisson(self.rng, dt_refreshes)):

@@ -55,8 +55,9 @@ class SymbolFeed:
 
     async def _candles(self) -> None:
         """History first, then the builder's closed buckets, in order, per timeframe."""
-        for tf in self.ctx.config.timeframes:
-            await self._history(tf)
+        async with self.ctx.history.slot():
+            for tf in self.ctx.config.timeframes:
+                await self._history(tf)
         while True:
             closed = await self.trades.closed.get()
             for tf, open_ms in closed.partial:
