@@ -46,7 +46,7 @@ GROUPS = 3
 def groups_option(symbols: list[str]) -> str:
     """`g1=A,D;g2=B,E;…`: the symbols dealt into GROUPS ingest groups, like cards, so that
     the busiest markets (listed first) are shared out rather than all in the first group."""
-    parts = [symbols[i :: GROUPS] for i in range(min(GROUPS, len(symbols)))]
+    parts = [symbols[i::GROUPS] for i in range(min(GROUPS, len(symbols)))]
     return ";".join(f"g{n}={','.join(part)}" for n, part in enumerate(parts, start=1))
 
 

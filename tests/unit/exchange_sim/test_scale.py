@@ -101,3 +101,22 @@ async def test_a_catch_up_gives_the_loop_back_between_steps() -> None:
     await asyncio.gather(_advance(state), other_request())
     assert state.steps_run == 20 <= MAX_CATCH_UP_STEPS
     assert seen[:3] == [1, 2, 3]  # served between the steps, not after all twenty
+
+
+def test_quiet_markets_move_every_few_steps_and_busy_ones_every_step() -> None:
+    config = MarketConfig(seed=2, history_days=0.01)
+    exchange = SimExchange.simulated(["BTCUSDT", "SIM250USDT"], start_ms=START_MS, config=config)
+    busy, quiet = exchange.feeds["BTCUSDT"], exchange.feeds["SIM250USDT"]
+    assert (busy.step_stride, quiet.step_stride) == (1, cal.QUIET_STEP_STRIDE)
+    window_ms = cal.QUIET_STEP_STRIDE * exchange.step_ms
+    quiet_prints = 0
+    for n in range(1, 601):
+        updates = {u.symbol: u for u in exchange.step()}
+        assert busy.now_ms == exchange.now_ms
+        assert quiet.now_ms == exchange.now_ms - n % cal.QUIET_STEP_STRIDE * exchange.step_ms
+        for printed in updates["SIM250USDT"].prints:
+            assert exchange.now_ms - window_ms < printed.ts_ms <= exchange.now_ms
+            quiet_prints += 1
+    assert quiet_prints > 5
+    driven = MarketConfig(seed=2, history_days=0.01, trade_rate_multiplier=30)
+    assert SymbolMarket(make_spec("SIM250USDT"), driven, START_MS).step_stride == 1

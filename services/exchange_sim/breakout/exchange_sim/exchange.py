@@ -28,6 +28,7 @@ class SymbolFeed(Protocol):
     tape: TradeTape
     klines: KlineSeries
     now_ms: int
+    step_stride: int  # the feed moves every this many exchange steps (by as many steps)
 
     def step(self, dt_ms: int) -> list[Print]:
         """Advance by `dt_ms` and return the public trades printed."""
@@ -68,6 +69,7 @@ class SimExchange:
         self.step_ms = step_ms
         self.matching = MatchingEngine(self, accounts or Accounts())
         self._pending: dict[str, list[Print]] = {symbol: [] for symbol in feeds}
+        self.steps = 0
 
     @classmethod
     def simulated(
@@ -110,13 +112,16 @@ class SimExchange:
         self._pending[symbol].extend(prints)
 
     def step(self) -> list[SymbolUpdate]:
-        """Advance every feed by one step; our resting orders fill from the flow."""
+        """Advance every feed by one step (a quiet one every few); our resting orders fill from
+        the flow."""
         self.now_ms += self.step_ms
+        self.steps += 1
         updates: list[SymbolUpdate] = []
         for symbol, feed in self.feeds.items():
             prints = self._pending[symbol]
             self._pending[symbol] = []
-            stepped = feed.step(self.step_ms)
+            stride = feed.step_stride
+            stepped = feed.step(self.step_ms * stride) if self.steps % stride == 0 else []
             self.matching.on_prints(symbol, stepped)
             prints.extend(stepped)
             prints.extend(self._pending[symbol])  # stop orders triggered by this step's trades

@@ -150,7 +150,12 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     """A Binance market-stream websocket (raw or combined)."""
     state = state_of(request)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=1 << 20)
-    await ws.prepare(request)
+    try:
+        await ws.prepare(request)
+    except ConnectionResetError:  # aiohttp's ClientConnectionResetError is one
+        # The client gave up before the handshake was answered (a busy server): not a bug.
+        log.info("exchange_sim.ws_client_gone", path=request.path)
+        return ws
     streams, combined = _initial_streams(request, state)
     conn = Connection(ws, combined=combined)
     state.hub.add(conn)
