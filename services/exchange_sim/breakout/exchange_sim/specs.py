@@ -137,7 +137,7 @@ def tail_rank(symbol: str) -> int:
 
 def tail_trades_per_s(symbol: str) -> float:
     """Base trade rate of a long-tail market (see TAIL_EXPONENT)."""
-    rate = TAIL_RATE_AT_RANK_10 * (tail_rank(symbol) / 10) ** -TAIL_EXPONENT
+    rate: float = TAIL_RATE_AT_RANK_10 * (tail_rank(symbol) / 10) ** -TAIL_EXPONENT
     return rate * (1 + TAIL_JITTER * (2 * _name_fraction(symbol, "rate") - 1))
 
 
