@@ -105,15 +105,16 @@ def system(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subproce
 
 async def until_flowing(conn: asyncpg.Connection, process: subprocess.Popen[bytes],
                         symbols: int, args: argparse.Namespace) -> float:  # fmt: skip
-    """Seconds until the store holds trades of every symbol (the simulator has built its
-    markets, ingest has loaded them and subscribed); the measurement starts after that."""
+    """Seconds until the store holds trades of `--ready-share` of the symbols (the simulator
+    has built its markets, ingest has loaded them and subscribed); the measurement starts
+    after that. Not every symbol: the quietest print a trade every few simulated minutes."""
     started = time.monotonic()
     while True:
         flowing = await conn.fetchval(
             "SELECT count(DISTINCT stream) FROM events WHERE category = 'md.trade'"
         )
         elapsed = time.monotonic() - started
-        if flowing >= symbols:
+        if flowing >= args.ready_share * symbols:
             return elapsed
         if process.poll() is not None or elapsed > args.start_timeout_s:
             raise RuntimeError(f"trades of {flowing}/{symbols} symbols after {elapsed:.0f} s")
@@ -220,7 +221,7 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
             conn = await asyncpg.connect(dsn)
             try:
                 startup_s = await until_flowing(conn, process, len(symbols), args)
-                print(f"trades flowing for every symbol after {startup_s:.0f} s; warming up "
+                print(f"trades flowing after {startup_s:.0f} s; warming up "
                       f"{args.warmup_s:.0f} s", file=sys.stderr)  # fmt: skip
                 await asyncio.sleep(args.warmup_s)
                 load_before = os.getloadavg()
@@ -330,8 +331,10 @@ def main() -> None:
     parser.add_argument("--sample-s", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--preset", default="breakout_v1")
+    parser.add_argument("--ready-share", type=float, default=0.95,
+                        help="Share of the symbols trading before the warm-up.")  # fmt: skip
     parser.add_argument("--start-timeout-s", type=float, default=900.0,
-                        help="How long the system may take until every symbol trades.")  # fmt: skip
+                        help="How long the system may take until they trade.")  # fmt: skip
     args = parser.parse_args()
     results = asyncio.run(measure(args))
     write(results)
