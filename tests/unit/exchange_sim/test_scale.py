@@ -105,8 +105,8 @@ async def test_a_catch_up_gives_the_loop_back_between_steps() -> None:
 
 def test_quiet_markets_move_every_few_steps_and_busy_ones_every_step() -> None:
     config = MarketConfig(seed=2, history_days=0.01)
-    exchange = SimExchange.simulated(["BTCUSDT", "SIM250USDT"], start_ms=START_MS, config=config)
-    busy, quiet = exchange.feeds["BTCUSDT"], exchange.feeds["SIM250USDT"]
+    exchange = SimExchange.simulated(["BTCUSDT", "SIM050USDT"], start_ms=START_MS, config=config)
+    busy, quiet = exchange.feeds["BTCUSDT"], exchange.feeds["SIM050USDT"]
     assert (busy.step_stride, quiet.step_stride) == (1, cal.QUIET_STEP_STRIDE)
     window_ms = cal.QUIET_STEP_STRIDE * exchange.step_ms
     quiet_prints = 0
@@ -114,7 +114,7 @@ def test_quiet_markets_move_every_few_steps_and_busy_ones_every_step() -> None:
         updates = {u.symbol: u for u in exchange.step()}
         assert busy.now_ms == exchange.now_ms
         assert quiet.now_ms == exchange.now_ms - n % cal.QUIET_STEP_STRIDE * exchange.step_ms
-        for printed in updates["SIM250USDT"].prints:
+        for printed in updates["SIM050USDT"].prints:
             assert exchange.now_ms - window_ms < printed.ts_ms <= exchange.now_ms
             quiet_prints += 1
     assert quiet_prints > 5
