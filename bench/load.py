@@ -30,23 +30,23 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import asyncpg
 
 from bench.__main__ import write
 from breakout.common.config import InfraSettings
-from breakout.exchange_sim.specs import default_symbols
+from breakout.exchange_sim.specs import default_symbols, make_spec
 
 SERVICES = "exchange-sim,relay,ingest,features,regime,signals,risk,execution"
 GROUPS = 3
 
 
 def groups_option(symbols: list[str]) -> str:
-    """`g1=A,B;g2=C,D;…`: the symbols dealt into GROUPS ingest groups."""
-    size = -(-len(symbols) // GROUPS)
-    parts = [symbols[i : i + size] for i in range(0, len(symbols), size)]
+    """`g1=A,D;g2=B,E;…`: the symbols dealt into GROUPS ingest groups, like cards, so that
+    the busiest markets (listed first) are shared out rather than all in the first group."""
+    parts = [symbols[i::GROUPS] for i in range(min(GROUPS, len(symbols)))]
     return ";".join(f"g{n}={','.join(part)}" for n, part in enumerate(parts, start=1))
 
 
@@ -101,6 +101,57 @@ def system(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subproce
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+async def until_flowing(conn: asyncpg.Connection, process: subprocess.Popen[bytes],
+                        symbols: int, args: argparse.Namespace) -> float:  # fmt: skip
+    """Seconds until the store holds trades of `--ready-share` of the symbols (the simulator
+    has built its markets, ingest has loaded them and subscribed); the measurement starts
+    after that. Not every symbol: the quietest print a trade every few simulated minutes."""
+    started = time.monotonic()
+    while True:
+        flowing = await conn.fetchval(
+            "SELECT count(DISTINCT stream) FROM events WHERE category = 'md.trade'"
+        )
+        elapsed = time.monotonic() - started
+        if flowing >= args.ready_share * symbols:
+            return elapsed
+        if process.poll() is not None or elapsed > args.start_timeout_s:
+            raise RuntimeError(f"trades of {flowing}/{symbols} symbols after {elapsed:.0f} s")
+        print(f"{elapsed:5.0f} s  trades of {flowing}/{symbols} symbols", file=sys.stderr)
+        await asyncio.sleep(10)
+
+
+def machine(before: tuple[float, float, float], after: tuple[float, float, float]) -> str:
+    """Cores, memory and model of this machine, and its load averages around the run."""
+    model = next((line.split(":", 1)[1].strip()
+                  for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), "unknown CPU")  # fmt: skip
+    mem_kb = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal:"))  # fmt: skip
+    loads = "load averages (1/5/15 min) {:.2f}/{:.2f}/{:.2f} before, {:.2f}/{:.2f}/{:.2f} after"
+    return (f"{os.cpu_count()} cores ({model}), {mem_kb / 2**20:.0f} GB RAM, shared with other "
+            f"jobs; " + loads.format(*before, *after))  # fmt: skip
+
+
+def offered(symbols: list[str]) -> dict[str, object]:
+    """What the simulator offers: base trade rates of the symbols (regimes scale them)."""
+    rates = sorted((make_spec(s).trades_per_s for s in symbols), reverse=True)
+    return {
+        "load.offered_trades_per_s_base": sum(rates),
+        "load.offered_trades_per_s_top10": sum(rates[:10]),
+        "load.offered_trades_per_s_median_symbol": statistics.median(rates),
+    }
+
+
+def slope_per_min(samples: list[dict[str, object]], lag: Callable[[dict[str, object]], int]
+                  ) -> float:  # fmt: skip
+    """Least-squares growth of a backlog, in events per minute (0 for fewer than 2 samples)."""
+    if len(samples) < 2:
+        return 0.0
+    xs = [float(s["at"]) for s in samples]  # type: ignore[arg-type]
+    ys = [float(lag(s)) for s in samples]
+    return statistics.linear_regression(xs, ys).slope * 60
 
 
 async def sample(conn: asyncpg.Connection, relay: str) -> dict[str, object]:
@@ -167,10 +218,13 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the system did not start: see {workdir / 'run.log'}")
                 await asyncio.sleep(1)
-            print(f"started; warming up {args.warmup_s:.0f} s", file=sys.stderr)
-            await asyncio.sleep(args.warmup_s)
             conn = await asyncpg.connect(dsn)
             try:
+                startup_s = await until_flowing(conn, process, len(symbols), args)
+                print(f"trades flowing after {startup_s:.0f} s; warming up "
+                      f"{args.warmup_s:.0f} s", file=sys.stderr)  # fmt: skip
+                await asyncio.sleep(args.warmup_s)
+                load_before = os.getloadavg()
                 started_db = await conn.fetchval("SELECT now()")
                 started = time.monotonic()
                 while time.monotonic() - started < args.duration_s:
@@ -182,11 +236,16 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
                 samples.append(await sample(conn, f"relay:{prefix}"))
                 memory.append(rss_mb(descendants(process.pid)))
                 ended_db = await conn.fetchval("SELECT now()")
+                load_after = os.getloadavg()
             finally:
                 await conn.close()
-        return await figures(
+        out = await figures(
             dsn, args, samples=samples, memory=memory, start=started_db, end=ended_db
         )
+        out["load.startup_s"] = round(startup_s)
+        out["load.machine"] = machine(load_before, load_after)
+        out |= offered(symbols)
+        return out
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         await admin.close()
@@ -233,10 +292,29 @@ async def figures(dsn: str, args: argparse.Namespace, *, samples: list[dict[str,
     third_n = max(1, len(samples) // 3)
     out["load.relay_lag_first_third_median"] = statistics.median(relay_lag[:third_n])
     out["load.relay_lag_last_third_median"] = statistics.median(relay_lag[-third_n:])
+    out["load.relay_lag_slope_events_per_min"] = slope_per_min(
+        samples,
+        lambda s: int(s["head"]) - int(s["relay"]),  # type: ignore[call-overload]
+    )
+    consumers = sorted(samples[-1]["consumers"])  # type: ignore[call-overload]
+    lags: dict[str, dict[str, float]] = {}
+    for name in consumers:
+
+        def lag(s: dict[str, object], name: str = name) -> int:
+            return int(s["head"]) - int(s["consumers"].get(name, 0))  # type: ignore[attr-defined,call-overload]
+
+        series = [lag(s) for s in samples]
+        lags[name] = {
+            "last_third_median": statistics.median(series[-third_n:]),
+            "max": max(series),
+            "slope_events_per_min": round(slope_per_min(samples, lag), 1),
+        }
+    out["load.consumer_lag"] = lags
     total = [sum(m.values()) for m in memory]
     out["load.rss_mb_first"] = total[0]
     out["load.rss_mb_last"] = total[-1]
     out["load.rss_growth_ratio"] = total[-1] / total[0]
+    out["load.rss_mb_by_service_first"] = {k: round(v, 1) for k, v in sorted(memory[0].items())}
     out["load.rss_mb_by_service_last"] = {k: round(v, 1) for k, v in sorted(memory[-1].items())}
     return out
 
@@ -253,6 +331,10 @@ def main() -> None:
     parser.add_argument("--sample-s", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--preset", default="breakout_v1")
+    parser.add_argument("--ready-share", type=float, default=0.95,
+                        help="Share of the symbols trading before the warm-up.")  # fmt: skip
+    parser.add_argument("--start-timeout-s", type=float, default=900.0,
+                        help="How long the system may take until they trade.")  # fmt: skip
     args = parser.parse_args()
     results = asyncio.run(measure(args))
     write(results)

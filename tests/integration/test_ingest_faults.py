@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import subprocess
 import sys
 import uuid
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from breakout.common.events import (
     MarketDataGap,
@@ -22,6 +24,10 @@ from breakout.common.events import (
     Ticker24h,
 )
 from breakout.common.store import PostgresEventStore
+from breakout.exchange_sim.exchange import SimExchange
+from breakout.exchange_sim.market import MarketConfig
+from breakout.exchange_sim.server import serve
+from breakout.exchange_sim.state import wall_clock_ms
 from breakout.exchange_sim.testing import running_sim
 from tests.integration.ingest_support import (
     assert_consecutive,
@@ -190,3 +196,35 @@ async def test_sigkilled_ingest_resumes_without_loss_or_duplicates(
         assert len(ids) > 30, log.read_text()[-3000:]
         assert_consecutive(ids)
     assert process.returncode == 0, log.read_text()[-3000:]
+
+
+async def test_ingest_started_before_the_exchange_waits_for_it(store_dsn: str) -> None:  # noqa: F811
+    # At 300 symbols the simulator builds its markets for minutes before it listens: ingest,
+    # started meanwhile, keeps retrying the markets instead of dying into a restart loop.
+    venue = unique_venue()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    config = ingest_config(f"http://127.0.0.1:{port}", venue, {"g": ("BTCUSDT",)}, "g")
+    with capture_logs() as logs:
+        async with running_ingest(config, store_dsn) as service:
+
+            async def retrying() -> bool:
+                return sum(e["event"] == "rest call failed; retrying" for e in logs) >= 2
+
+            await wait_until(retrying)
+            assert not service.feeds and service.failure is None
+            exchange = SimExchange.simulated(
+                ["BTCUSDT"], start_ms=wall_clock_ms(), config=MarketConfig(seed=3, history_days=0.1)
+            )
+            runner, _ = await serve(exchange, "127.0.0.1", port)
+            try:
+
+                async def trading() -> bool:
+                    return len(await _trade_ids(store_dsn, venue, "BTCUSDT")) > 5
+
+                await wait_until(trading, timeout_s=60)
+            finally:
+                await runner.cleanup()
+    events = [e["event"] for e in logs]
+    assert "markets loaded" in events and "candle history loaded" in events

@@ -165,3 +165,9 @@ def test_fields_of_skips_nested_values_and_shortens_floats() -> None:
     text = fields_of({"symbol": "X", "inputs": {"a": 1}, "price": 0.1 + 0.2, "qty": None})
     assert text == "symbol=X price=0.3"
     assert fields_of(["not", "a", "dict"]) == ""
+
+
+def test_ingest_groups_on_one_machine_share_its_request_weight() -> None:
+    # The exchange counts request weight per address: two groups, half of ingest's 5,000 each.
+    plan = plan_services(RunOptions(groups=GROUPS), _ports())
+    assert plan.env["INGEST_REST_WEIGHT_PER_MIN"] == "2500"

@@ -13,6 +13,8 @@ import asyncio
 import contextlib
 import json
 import signal
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -45,6 +47,7 @@ from breakout.exchange_sim.state import wall_clock_ms
 
 DEFAULT_PORT = 8765
 DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+BUILD_LOG_EVERY_S = 10.0
 
 cli = typer.Typer(help="Binance-protocol exchange simulator (market simulator or replay).")
 fault_cli = typer.Typer(help="Put a fault into a running simulator (POST /_sim/faults).")
@@ -192,7 +195,12 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
             quiet_tail_minutes=BASE_MINUTES if demo else 0,
         )
         exchange = SimExchange.simulated(
-            symbol_list, start_ms=start_ms, config=config, step_ms=step_ms, accounts=accounts
+            symbol_list,
+            start_ms=start_ms,
+            config=config,
+            step_ms=step_ms,
+            accounts=accounts,
+            progress=_build_progress(len(symbol_list), history_days),
         )
         if demo:
             script_markets(exchange.feeds, demo_scripts(symbol_list))
@@ -202,6 +210,27 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
         else MacroWorld(seed=seed)
     )
     asyncio.run(_serve_forever(exchange, host, port, speed, weight_limit or None, macro))
+
+
+def _build_progress(total: int, history_days: float) -> Callable[[int], None]:
+    """Logs how many markets are built, every BUILD_LOG_EVERY_S and at the end."""
+    started = time.monotonic()
+    logged = started
+
+    def report(built: int) -> None:
+        nonlocal logged
+        now = time.monotonic()
+        if built == total or now - logged >= BUILD_LOG_EVERY_S:
+            logged = now
+            log.info(
+                "exchange_sim.markets_built" if built == total else "exchange_sim.building_markets",
+                built=built,
+                of=total,
+                history_days=history_days,
+                elapsed_s=round(now - started, 1),
+            )
+
+    return report
 
 
 async def _serve_forever(  # noqa: PLR0917 - one call site, each argument a CLI option

@@ -81,6 +81,26 @@ def grid_spacing_bps(distance_bps: float) -> float:
     return GRID_COARSENING[-1][1]
 
 
+# Markets trading less than this often are stepped QUIET_STEP_STRIDE exchange steps at a time
+# (500 ms rather than 100 ms): at a fraction of a trade a second most 100 ms steps change
+# nothing, yet each costs the same upkeep, and a 300-symbol universe is mostly such markets.
+# Their trades keep their own milliseconds; they are published with the step that made them.
+QUIET_BELOW_TRADES_PER_S = 1.0
+QUIET_STEP_STRIDE = 5
+
+
+def step_stride(trades_per_s: float) -> int:
+    """Exchange steps per step of a market this active."""
+    return 1 if trades_per_s >= QUIET_BELOW_TRADES_PER_S else QUIET_STEP_STRIDE
+
+
+def refreshes_per_side_per_s(trades_per_s: float) -> float:
+    """Book refreshes of a market this active: BTC's, scaled down by the square root of its
+    activity (as level sizes are); never more than BTC's. A long-tail market's makers requote
+    far less often than BTC's, and the simulator's cost is mostly these refreshes."""
+    return REFRESHES_PER_SIDE_PER_S * min(1.0, math.sqrt(trades_per_s / BTC_TRADES_PER_S))
+
+
 def level_median_notional(trades_per_s: float) -> float:
     """Median resting notional of a level: BTC's, scaled by the square root of activity."""
     return BTC_LEVEL_MEDIAN_NOTIONAL * math.sqrt(max(trades_per_s, 0.1) / BTC_TRADES_PER_S)

@@ -6,6 +6,7 @@ so the same seed and the same calls give the same market. The server is its only
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -27,6 +28,7 @@ class SymbolFeed(Protocol):
     tape: TradeTape
     klines: KlineSeries
     now_ms: int
+    step_stride: int  # the feed moves every this many exchange steps (by as many steps)
 
     def step(self, dt_ms: int) -> list[Print]:
         """Advance by `dt_ms` and return the public trades printed."""
@@ -67,6 +69,7 @@ class SimExchange:
         self.step_ms = step_ms
         self.matching = MatchingEngine(self, accounts or Accounts())
         self._pending: dict[str, list[Print]] = {symbol: [] for symbol in feeds}
+        self.steps = 0
 
     @classmethod
     def simulated(
@@ -77,13 +80,20 @@ class SimExchange:
         config: MarketConfig | None = None,
         step_ms: int = 100,
         accounts: Accounts | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> SimExchange:
-        """An exchange whose symbols are driven by the market simulator."""
+        """An exchange whose symbols are driven by the market simulator.
+
+        `progress` is told how many symbols are built after each one (a start with hundreds
+        of symbols and days of history takes minutes on a small machine).
+        """
         config = config or MarketConfig()
         feeds: dict[str, SymbolFeed] = {}
         for symbol in symbols:
             spec = make_spec(symbol)
             feeds[spec.symbol] = SymbolMarket(spec, config, start_ms)
+            if progress is not None:
+                progress(len(feeds))
         return cls(feeds, start_ms=start_ms, step_ms=step_ms, accounts=accounts)
 
     def feed(self, symbol: str | None) -> SymbolFeed:
@@ -102,13 +112,16 @@ class SimExchange:
         self._pending[symbol].extend(prints)
 
     def step(self) -> list[SymbolUpdate]:
-        """Advance every feed by one step; our resting orders fill from the flow."""
+        """Advance every feed by one step (a quiet one every few); our resting orders fill from
+        the flow."""
         self.now_ms += self.step_ms
+        self.steps += 1
         updates: list[SymbolUpdate] = []
         for symbol, feed in self.feeds.items():
             prints = self._pending[symbol]
             self._pending[symbol] = []
-            stepped = feed.step(self.step_ms)
+            stride = feed.step_stride
+            stepped = feed.step(self.step_ms * stride) if self.steps % stride == 0 else []
             self.matching.on_prints(symbol, stepped)
             prints.extend(stepped)
             prints.extend(self._pending[symbol])  # stop orders triggered by this step's trades

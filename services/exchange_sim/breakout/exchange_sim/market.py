@@ -49,6 +49,9 @@ class MarketConfig:
     quiet_tail_minutes: int = 0
 
 
+TAKER_STEP_MS = 100
+
+
 def stable_seed(seed: int, symbol: str) -> int:
     """A per-symbol seed that does not depend on Python's hash randomisation."""
     return int.from_bytes(hashlib.sha256(f"{seed}:{symbol}".encode()).digest()[:8], "big")
@@ -124,6 +127,8 @@ class SymbolMarket:
             1, round(spec.start_price * self.ticks_per_unit * cal.LEVEL_GRID_BPS / 1e4)
         )
         self.level_median_notional = cal.level_median_notional(spec.trades_per_s)
+        self.refreshes_per_side_per_s = cal.refreshes_per_side_per_s(spec.trades_per_s)
+        self.step_stride = cal.step_stride(spec.trades_per_s * config.trade_rate_multiplier)
         self._seed_book()
 
     # ---- prices ---------------------------------------------------------------------------
@@ -170,7 +175,10 @@ class SymbolMarket:
         self.impact_log *= math.exp(-dt_s / cal.IMPACT_DECAY_S)
         self.walls.step(self, start_ms + 1, dt_s)
         prints = self._requote(start_ms + 1, dt_s)
-        prints += self._takers(start_ms, dt_ms)
+        # Takers arrive in slices of at most TAKER_STEP_MS whatever the step: the Hawkes
+        # excitation is stepped explicitly, and longer slices would make it explode.
+        for offset in range(0, dt_ms, TAKER_STEP_MS):
+            prints += self._takers(start_ms + offset, min(TAKER_STEP_MS, dt_ms - offset))
         self.klines.extend_to(self.now_ms)
         return prints
 
@@ -206,7 +214,7 @@ class SymbolMarket:
         self._pull_crossing(bid_touch, ask_touch)
         prints = self._sweep_crossing(bid_touch, ask_touch, ts_ms)
         self._replenish_touch(bid_touch, ask_touch)
-        dt_refreshes = cal.REFRESHES_PER_SIDE_PER_S * dt_s
+        dt_refreshes = self.refreshes_per_side_per_s * dt_s
         for _ in range(poisson(self.rng, dt_refreshes)):
             self._refresh_level(True, bid_touch, ask_touch)
         for _ in range(poisson(self.rng, dt_refreshes)):

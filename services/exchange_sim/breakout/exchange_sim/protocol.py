@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from breakout.exchange_sim.book import DepthDiff, OrderBook
 from breakout.exchange_sim.klines import Bar, bucket_close
 from breakout.exchange_sim.specs import SymbolSpec, fixed_text
@@ -106,6 +108,31 @@ def exchange_info(specs: list[SymbolSpec], server_ms: int) -> JsonDict:
         "exchangeFilters": [],
         "symbols": [symbol_info(spec) for spec in specs],
     }
+
+
+class ExchangeInfoCache:
+    """`exchangeInfo` of a fixed listing, built once: only `serverTime` changes per request.
+
+    With hundreds of symbols the full answer is a few hundred KB; building it per request
+    (every ingest process loads the markets, and again after each restart) held the event loop
+    long enough to starve the other requests. The listed symbols' part is encoded once and the
+    answer is spliced around it.
+    """
+
+    def __init__(self, specs: list[SymbolSpec]) -> None:
+        self._by_symbol = {spec.symbol: msgspec.json.encode(symbol_info(spec)) for spec in specs}
+        self._all = b"[" + b",".join(self._by_symbol.values()) + b"]"
+
+    def encode(self, symbols: list[str] | None, server_ms: int) -> bytes:
+        """The encoded answer for these symbols (None: every listed one) at `server_ms`."""
+        listed = (
+            self._all
+            if symbols is None
+            else b"[" + b",".join(self._by_symbol[s] for s in symbols) + b"]"
+        )
+        head = exchange_info([], server_ms)
+        del head["symbols"]
+        return msgspec.json.encode(head)[:-1] + b',"symbols":' + listed + b"}"
 
 
 def levels_text(spec: SymbolSpec, levels: list[tuple[int, int]]) -> list[list[str]]:

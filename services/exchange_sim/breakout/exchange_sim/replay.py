@@ -99,6 +99,7 @@ class ReplayFeed:
             [Bar(open_ms=minute, open=price, high=price, low=price, close=price)]
         )
         self.now_ms = start_ms
+        self.step_stride = 1  # a recording is replayed at the exchange's own step
         self.offset_ms = start_ms - first_ts_ms
         self.span_ms = span_ms
         self.index = 0

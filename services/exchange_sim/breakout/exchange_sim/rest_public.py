@@ -71,10 +71,14 @@ async def server_time(request: web.Request) -> web.Response:
 
 async def exchange_info(request: web.Request) -> web.Response:
     """`GET /api/v3/exchangeInfo`."""
-    exchange = _exchange(request)
+    state = state_of(request)
+    exchange = state.exchange
     feeds = symbols_param(exchange, request.query)
-    specs = [f.spec for f in feeds] if feeds is not None else exchange.specs()
-    return web.json_response(protocol.exchange_info(specs, exchange.now_ms))
+    if state.exchange_info is None:  # the listing is fixed: built on the first request
+        state.exchange_info = protocol.ExchangeInfoCache(exchange.specs())
+    symbols = None if feeds is None else [f.spec.symbol for f in feeds]
+    body = state.exchange_info.encode(symbols, exchange.now_ms)
+    return web.Response(body=body, content_type="application/json")
 
 
 async def depth(request: web.Request) -> web.Response:

@@ -86,21 +86,35 @@ async def _answer(
 
 
 async def _advance(state: SimState) -> None:
-    """Run due steps and publish their messages."""
+    """Run due steps (at most MAX_CATCH_UP_STEPS), one at a time, and publish their messages.
+
+    The loop is given back between steps: with hundreds of symbols one step takes tens of
+    milliseconds, and a catch-up of many steps run in one go held every REST answer (ccxt's
+    `exchangeInfo` and klines timed out) for seconds.
+    """
+    for _ in range(MAX_CATCH_UP_STEPS):
+        if not await _advance_one(state):
+            return
+        await asyncio.sleep(0)
+
+
+async def _advance_one(state: SimState) -> bool:
+    """Run one due step and publish its messages; False when no step was due."""
     assert state.publisher is not None
-    updates = state.exchange.advance_to(state.sim_target_ms(), max_steps=MAX_CATCH_UP_STEPS)
+    updates = state.exchange.advance_to(state.sim_target_ms(), max_steps=1)
     if not updates:
-        return
+        return False
     publish_user_events(state)  # our resting orders filled by the flow
     state.steps_run += len(updates) // max(1, len(state.exchange.feeds))
     if state.faults.stalled(state.wall_ms()):
-        return  # a stalled feed sends nothing: the data of these steps is lost to clients
+        return True  # a stalled feed sends nothing: the data of these steps is lost to clients
     wanted = state.hub.wanted()
     if wanted:
         state.hub.publish(state.publisher.messages(updates, wanted))
     for conn in [c for c in state.hub.connections if c.overflowed]:
         with contextlib.suppress(Exception):
             await conn.ws.close(code=1008, message=b"slow consumer")
+    return True
 
 
 async def _run_clock(state: SimState) -> None:
@@ -136,7 +150,12 @@ async def ws_handler(request: web.Request) -> web.WebSocketResponse:
     """A Binance market-stream websocket (raw or combined)."""
     state = state_of(request)
     ws = web.WebSocketResponse(heartbeat=HEARTBEAT_S, max_msg_size=1 << 20)
-    await ws.prepare(request)
+    try:
+        await ws.prepare(request)
+    except ConnectionResetError:  # aiohttp's ClientConnectionResetError is one
+        # The client gave up before the handshake was answered (a busy server): not a bug.
+        log.info("exchange_sim.ws_client_gone", path=request.path)
+        return ws
     streams, combined = _initial_streams(request, state)
     conn = Connection(ws, combined=combined)
     state.hub.add(conn)

@@ -116,6 +116,31 @@ def default_symbols(count: int) -> list[str]:
     return known + [f"SIM{i:03d}USDT" for i in range(1, count - len(known) + 1)]
 
 
+# The long tail: markets past the known ten trade at a rate that falls as a power of their rank
+# in activity (`TAIL_RATE_AT_RANK_10 * (rank / 10) ** -TAIL_EXPONENT`), jittered by name:
+# rank 11 about 2.8 trades/s, rank 100 about 0.5, rank 300 about 0.2 (Binance's spot USDT
+# markets by 24 h trade count fall about so; the known ten end at 2-3 trades/s).
+TAIL_RATE_AT_RANK_10 = 3.0
+TAIL_EXPONENT = 0.75
+TAIL_JITTER = 0.4  # a tail market's rate is its rank's times 1 +- this (drawn from its name)
+TAIL_RANKS = 300  # the rank an unknown non-SIM name is drawn below
+
+
+def tail_rank(symbol: str) -> int:
+    """Activity rank of a market not in `_KNOWN`: SIMnnn counts on from the known ones; any
+    other name gets a rank drawn from it within the first TAIL_RANKS."""
+    base, _ = split_symbol(symbol)
+    if base.startswith("SIM") and base[3:].isdigit():
+        return len(_KNOWN) + int(base[3:])
+    return len(_KNOWN) + 1 + int(_name_fraction(symbol, "rank") * (TAIL_RANKS - len(_KNOWN)))
+
+
+def tail_trades_per_s(symbol: str) -> float:
+    """Base trade rate of a long-tail market (see TAIL_EXPONENT)."""
+    rate: float = TAIL_RATE_AT_RANK_10 * (tail_rank(symbol) / 10) ** -TAIL_EXPONENT
+    return rate * (1 + TAIL_JITTER * (2 * _name_fraction(symbol, "rate") - 1))
+
+
 def _name_fraction(symbol: str, salt: str) -> float:
     """A stable number in [0, 1) drawn from a symbol's name (no process-random hashing)."""
     digest = hashlib.sha256(f"{salt}:{symbol}".encode()).digest()
@@ -130,7 +155,7 @@ def make_spec(symbol: str) -> SymbolSpec:
         price, rate, price_decimals, qty_decimals = _KNOWN[symbol]
     else:
         price = 10 ** (-2 + 5 * _name_fraction(symbol, "price"))  # 0.01 .. 1000
-        rate = 0.5 + 4.5 * _name_fraction(symbol, "rate")
+        rate = tail_trades_per_s(symbol)
         magnitude = math.floor(math.log10(price))
         # About six significant digits of price, as Binance lists most pairs.
         price_decimals = min(WIRE_DECIMALS, max(0, 5 - magnitude))

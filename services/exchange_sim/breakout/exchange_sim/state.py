@@ -11,6 +11,7 @@ from aiohttp import web
 
 from breakout.exchange_sim.exchange import SimExchange
 from breakout.exchange_sim.faults import FaultState
+from breakout.exchange_sim.protocol import ExchangeInfoCache
 from breakout.exchange_sim.streams import StreamPublisher
 from breakout.exchange_sim.weights import WeightMeter
 from breakout.exchange_sim.ws import UserStreams, WsHub
@@ -36,6 +37,7 @@ class SimState:
     user_streams: UserStreams = field(default_factory=UserStreams)
     weights: WeightMeter = field(default_factory=lambda: WeightMeter(limit_per_minute=None))
     steps_run: int = 0
+    exchange_info: ExchangeInfoCache | None = None
     clock_task: asyncio.Task[None] | None = None
 
     def stall_remaining_ms(self) -> int:

@@ -37,7 +37,9 @@ class BookFeed:
         backoff = Backoff()
         while True:
             try:
-                book = await self.ctx.client.watch_order_book(self.symbol)
+                book = await self.ctx.client.watch_order_book(
+                    self.symbol, self.ctx.config.book_snapshot_limit
+                )
             except (ccxt.ChecksumError, ccxt.InvalidNonce) as broken:
                 # ccxt dropped its copy; the next watch subscribes again from a fresh snapshot.
                 self._gap(f"depth update id gap: {str(broken)[:120]}")

@@ -24,6 +24,10 @@ class IngestConfig(msgspec.Struct, frozen=True, kw_only=True):
     group: str
     book_depth: int = 20
     book_interval_ms: int = 1000
+    # Levels of the REST snapshot a watched book starts from (ccxt.pro's default is 1,000,
+    # weight 50 on Binance: 300 symbols would spend 15,000, two and a half minutes of an IP's
+    # budget; 100 levels weigh 5 and are far more than the `book_depth` we record).
+    book_snapshot_limit: int = 100
     timeframes: tuple[Timeframe, ...] = DEFAULT_TIMEFRAMES
     candle_history_bars: int = 500
     candle_grace_ms: int = 2000
@@ -33,7 +37,26 @@ class IngestConfig(msgspec.Struct, frozen=True, kw_only=True):
     stale_after_s: float = 30.0
     max_backfill_trades: int = 100_000
     rest_weight_per_min: float = 5000.0
+    # Symbols whose candle history is fetched at once: at start every feed wants its history,
+    # and hundreds of simultaneous klines calls only time out against a busy exchange.
+    history_concurrency: int = 8
     flush_interval_s: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.history_concurrency < 1:
+            raise ValueError(
+                f"history_concurrency must be at least 1, not {self.history_concurrency}"
+            )
+        if self.book_snapshot_limit not in {5, 10, 20, 50, 100, 500, 1000, 5000}:
+            raise ValueError(
+                f"book_snapshot_limit must be one Binance serves, not {self.book_snapshot_limit}"
+            )
+        if self.book_snapshot_limit < self.book_depth:
+            raise ValueError("book_snapshot_limit must cover book_depth")
+        if self.rest_weight_per_min <= 0:
+            raise ValueError(
+                f"rest_weight_per_min must be positive, not {self.rest_weight_per_min}"
+            )
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -59,4 +82,6 @@ def config_from_env(group: str | None = None) -> IngestConfig:
         tickers=env("INGEST_TICKERS", "own"),
         ticker_interval_s=float(env("INGEST_TICKER_INTERVAL_S", "10")),
         stale_after_s=float(env("INGEST_STALE_AFTER_S", "30")),
+        rest_weight_per_min=float(env("INGEST_REST_WEIGHT_PER_MIN", "5000")),
+        history_concurrency=int(env("INGEST_HISTORY_CONCURRENCY", "8")),
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -40,6 +41,46 @@ LATENCY = Histogram(
 FAULTS = Counter("breakout_ingest_faults_total", "md.gap events by feed", ["feed"])
 
 
+class HistoryGate:
+    """Bounds how many symbols fetch their candle history at once, and logs the progress.
+
+    At start every feed wants its history; with hundreds of symbols, hundreds of concurrent
+    klines calls only queue up at a busy exchange until ccxt's timeout, then retry together.
+    Admitted in order a few at a time, each call is answered, and a slow start says how far
+    it has come rather than looking hung.
+    """
+
+    LOG_EVERY_S = 10.0
+
+    def __init__(self, concurrency: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._slots = asyncio.Semaphore(concurrency)
+        self._clock = clock
+        self.started_at: float | None = None
+        self.wanted = 0
+        self.loaded = 0
+        self._logged_at = 0.0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the slots while one symbol's history is fetched."""
+        now = self._clock()
+        if self.started_at is None or self.loaded >= self.wanted:
+            self.started_at, self._logged_at = now, now  # a (re)start of loading
+        self.wanted += 1
+        async with self._slots:
+            yield
+        self.loaded += 1
+        now = self._clock()
+        if self.loaded >= self.wanted or now - self._logged_at >= self.LOG_EVERY_S:
+            self._logged_at = now
+            log.info(
+                "candle history loaded" if self.loaded >= self.wanted else "candle history loading",
+                symbols=self.loaded,
+                of=self.wanted,
+                elapsed_s=round(now - self.started_at, 1),
+            )
+
+
 class IngestContext:
     """Shared by all symbol feeds of the process (one ccxt client, one REST rate limiter)."""
 
@@ -58,6 +99,7 @@ class IngestContext:
         self.now_ms = now_ms
         self.producer = f"ingest.{config.group}"
         self._exchange_seen_ms = 0
+        self.history = HistoryGate(config.history_concurrency)
 
     def saw_exchange_time(self, ts_ms: int) -> None:
         """Note an exchange timestamp (the exchange's clock may run ahead of ours)."""

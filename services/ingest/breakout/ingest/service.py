@@ -39,7 +39,10 @@ class IngestService:
     async def run(self) -> None:
         """Load markets, start the group's feeds, follow subscription requests, until stopped."""
         client = self.ctx.client
-        await self.ctx.rest(20, Priority.LIVE, client.load_markets)
+        # Retried, not fatal: an exchange still starting (the simulator builds hundreds of
+        # markets first) or busy would otherwise put the whole process into a restart loop.
+        await self.ctx.rest_retrying(20, Priority.LIVE, client.load_markets)
+        log.info("markets loaded", markets=len(client.markets or {}))
         writer = asyncio.create_task(self.ctx.writer.run(), name="md-writer")
         helpers = [
             asyncio.create_task(self._tickers(), name="tickers"),

@@ -55,11 +55,12 @@ class SymbolFeed:
 
     async def _candles(self) -> None:
         """History first, then the builder's closed buckets, in order, per timeframe."""
-        # The longest timeframe first: its last candle tells a reader how recent the history
-        # is before the many short candles arrive (features skip the levels of a fetched
-        # candle long superseded, docs/features.md).
-        for tf in sorted(self.ctx.config.timeframes, key=lambda t: -TIMEFRAME_MS[t]):
-            await self._history(tf)
+        async with self.ctx.history.slot():
+            # The longest timeframe first: its last candle tells a reader how recent the
+            # history is before the many short candles arrive (features skip the levels of a
+            # fetched candle long superseded, docs/features.md).
+            for tf in sorted(self.ctx.config.timeframes, key=lambda t: -TIMEFRAME_MS[t]):
+                await self._history(tf)
         while True:
             closed = await self.trades.closed.get()
             for tf, open_ms in closed.partial:

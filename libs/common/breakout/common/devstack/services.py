@@ -99,6 +99,9 @@ def groups_spec(groups: Mapping[str, tuple[str, ...]]) -> str:
     return ";".join(f"{name}={','.join(symbols)}" for name, symbols in groups.items())
 
 
+INGEST_REST_WEIGHT_PER_MIN = 5000
+
+
 def plan_services(options: RunOptions, free_port: Callable[[], int]) -> Plan:
     """Every service of the system, with ports taken from `free_port`, in start order."""
     local = "http://127.0.0.1"
@@ -106,6 +109,11 @@ def plan_services(options: RunOptions, free_port: Callable[[], int]) -> Plan:
     shared = {
         "BREAKOUT_PRESET": options.preset,
         "INGEST_GROUPS": groups_spec(options.groups),
+        # The groups share this machine's address, and the exchange counts request weight per
+        # address: each takes its share of ingest's budget (5,000 of Binance's 6,000 a minute).
+        "INGEST_REST_WEIGHT_PER_MIN": str(
+            INGEST_REST_WEIGHT_PER_MIN // max(1, len(options.groups))
+        ),
         "EXECUTION_MODE": "paper",  # live trading needs its own explicit flag, never `make run`
         "GATEWAY_URL": f"{local}:{gateway_port}",
     }
