@@ -73,7 +73,7 @@ def without_microstructure(preset: Preset, reason: str) -> tuple[Preset, list[Ad
             False,
         ),
     }
-    return _apply(preset, changes, reason)
+    return apply_changes(preset, changes, reason)
 
 
 def without_regime(preset: Preset, reason: str) -> tuple[Preset, list[Adaptation]]:
@@ -86,7 +86,7 @@ def without_regime(preset: Preset, reason: str) -> tuple[Preset, list[Adaptation
             False,
         ),
     }
-    return _apply(preset, changes, reason)
+    return apply_changes(preset, changes, reason)
 
 
 def for_quote(preset: Preset, quote: str) -> tuple[Preset, list[Adaptation]]:
@@ -97,12 +97,13 @@ def for_quote(preset: Preset, quote: str) -> tuple[Preset, list[Adaptation]]:
     if quote not in USD_QUOTES:
         volume = preset.liquidity_filters.min_24h_volume_usd
         changes["liquidity_filters.min_24h_volume_usd"] = ("liquidity_filters", volume, 0.0)
-    return _apply(preset, changes, f"the data's markets are quoted in {quote}")
+    return apply_changes(preset, changes, f"the data's markets are quoted in {quote}")
 
 
-def _apply(
+def apply_changes(
     preset: Preset, changes: dict[str, tuple[str, object, object]], reason: str
 ) -> tuple[Preset, list[Adaptation]]:
+    """`preset` with each `setting: (section, was, now)` applied, and the changes as adaptations."""
     applied: list[Adaptation] = []
     for setting, (section_name, was, now) in changes.items():
         if was == now:

@@ -24,7 +24,7 @@ from breakout.backtest.feed import recorded_input
 from breakout.backtest.inputs import MarketData
 from breakout.backtest.run import RunOptions, run_backtest
 from breakout.backtest.simgen import SimSession, market_rules, simulated_events
-from breakout.backtest.variants import Adaptation, _apply, without_microstructure
+from breakout.backtest.variants import Adaptation, apply_changes, without_microstructure
 from breakout.common.events import MarketTrade, RecordedEvent
 from breakout.common.events.sig import SignalGenerated
 from breakout.common.presets import Preset
@@ -47,7 +47,7 @@ def loosen(preset: Preset) -> tuple[Preset, list[Adaptation]]:
     """The preset with the filters that refuse most sim setups relaxed (documented in ml.md)."""
     preset, changes = without_microstructure(preset, LOOSEN_REASON)
     sig, liq = preset.signal_config, preset.liquidity_filters
-    preset, more = _apply(
+    preset, more = apply_changes(
         preset,
         {
             "signal_config.require_approach_quality": (
