@@ -86,14 +86,7 @@ class Recording:
             if index != current:
                 slices.append([])
                 current = index
-            new = NewEvent(
-                event_id=event.event_id,
-                data=event.data,
-                occurred_at=event.occurred_at,
-                producer=event.producer,
-                causation_id=event.causation_id,
-                correlation_id=event.correlation_id,
-            )
+            new = event.as_new()
             appends = slices[-1]
             if appends and appends[-1].stream == event.stream:
                 last = appends[-1]

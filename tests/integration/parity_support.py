@@ -32,7 +32,6 @@ from breakout.common.bus.port import Bus
 from breakout.common.clock import SimulatedClock
 from breakout.common.events import (
     MarketTrade,
-    NewEvent,
     OrderFillReceived,
     PositionClosed,
     PositionOpened,
@@ -97,15 +96,7 @@ def feed_steps(recording: Recording) -> list[list[StreamAppend]]:
     ticker): the steps the feeder writes, waiting for the services between two."""
     steps: list[list[StreamAppend]] = [[]]
     for event in recording.events:
-        new = NewEvent(
-            event_id=event.event_id,
-            data=event.data,
-            occurred_at=event.occurred_at,
-            producer=event.producer,
-            causation_id=event.causation_id,
-            correlation_id=event.correlation_id,
-        )
-        steps[-1].append(StreamAppend(stream=event.stream, events=[new]))
+        steps[-1].append(StreamAppend(stream=event.stream, events=[event.as_new()]))
         if not isinstance(event.data, MarketTrade):
             steps.append([])
     return [step for step in steps if step]

@@ -29,7 +29,6 @@ from breakout.backtest.report import Performance, build_report
 from breakout.backtest.run import DEFAULT_EQUITY, RunOptions, RunOutput, run_backtest
 from breakout.backtest.simgen import SimSession
 from breakout.backtest.walkforward import stability, walk_forward
-from breakout.common.events import NewEvent
 from breakout.common.presets import Preset, load_preset
 from breakout.common.store.port import StreamAppend
 from breakout.common.store.postgres import PostgresEventStore
@@ -129,13 +128,7 @@ def backtest(  # noqa: PLR0917 - typer maps each option to a parameter
     """Run PRESET over DATA; write runs/<run id>/ (report.json, trades.csv, PNGs, report.html)."""
     if ctx.invoked_subcommand is not None:
         return
-    options = RunOptions(
-        data=data,
-        start_ms=parse_time(start),
-        end_ms=parse_time(end),
-        seed=seed,
-        latency_ms=latency_ms,
-    )
+    options = _options(data, start, end, seed, latency_ms)
     loaded = load_preset(preset)
     output = _run(loaded, load_data(options), options)
     report = build_report(output.events, _equity(options, output))
@@ -153,6 +146,19 @@ def backtest(  # noqa: PLR0917 - typer maps each option to a parameter
         console.print(f"recorded {len(output.events)} events in the store")
 
 
+def _options(
+    data: str, start: str | None, end: str | None, seed: int, latency_ms: float = 50.0
+) -> RunOptions:
+    """The command line's data, window (parsed), seed and latency as run options."""
+    return RunOptions(
+        data=data,
+        start_ms=parse_time(start),
+        end_ms=parse_time(end),
+        seed=seed,
+        latency_ms=latency_ms,
+    )
+
+
 async def record_run(database_url: str, output: RunOutput) -> None:
     """Append every event of the run to the store at `database_url`, under `bt<run id>.`
     streams (producer `backtest-<run id>/<consumer>`), ids as the run derived them."""
@@ -160,14 +166,7 @@ async def record_run(database_url: str, output: RunOutput) -> None:
     try:
         batch: list[StreamAppend] = []
         for event in output.events:
-            new = NewEvent(
-                event_id=event.event_id,
-                data=event.data,
-                occurred_at=event.occurred_at,
-                producer=f"backtest-{output.run_id}/{event.producer}",
-                causation_id=event.causation_id,
-                correlation_id=event.correlation_id,
-            )
+            new = event.as_new(producer=f"backtest-{output.run_id}/{event.producer}")
             batch.append(StreamAppend(stream=f"bt{output.run_id}.{event.stream}", events=[new]))
             if len(batch) >= 1000:
                 await store.append_bulk(batch)
@@ -202,13 +201,7 @@ def ab(  # noqa: PLR0917 - typer maps each option to a parameter
 ) -> None:
     """The same period with and without the microstructure filters, side by side."""
     loaded = load_preset(preset)
-    base = RunOptions(
-        data=data,
-        start_ms=parse_time(start),
-        end_ms=parse_time(end),
-        seed=seed,
-        latency_ms=latency_ms,
-    )
+    base = _options(data, start, end, seed, latency_ms)
     market = load_data(base)
     columns: dict[str, Performance] = {}
     last: RunOutput | None = None
@@ -241,7 +234,7 @@ def walk_forward_command(  # noqa: PLR0917 - typer maps each option to a paramet
 ) -> None:
     """Rolling IS/OOS windows, grid search in-sample, out-of-sample results and stability."""
     loaded = load_preset(preset)
-    options = RunOptions(data=data, start_ms=parse_time(start), end_ms=parse_time(end), seed=seed)
+    options = _options(data, start, end, seed)
     start_ms, end_ms = options.start_ms, options.end_ms
     if start_ms is None or end_ms is None:  # else only the workers load the data
         market = load_data(options)

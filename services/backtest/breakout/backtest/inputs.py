@@ -37,7 +37,6 @@ from breakout.common.events import (
     Event,
     MarketRulesObserved,
     MarketTrade,
-    NewEvent,
     RegimeChanged,
     Ticker24h,
 )
@@ -197,15 +196,7 @@ async def from_store(
                 if symbol:
                     seen.add(symbol)
                 kinds.add(_kind(data))
-                new = NewEvent(
-                    event_id=event.event_id,
-                    data=data,
-                    occurred_at=event.occurred_at,
-                    producer=event.producer,
-                    causation_id=event.causation_id,
-                    correlation_id=event.correlation_id,
-                )
-                inputs.append(MarketInput(ts, event.stream, new))
+                inputs.append(MarketInput(ts, event.stream, event.as_new()))
             if len(batch) < 5000:
                 break
     finally:

@@ -215,6 +215,18 @@ class RecordedEvent(msgspec.Struct, frozen=True, kw_only=True):
     correlation_id: uuid.UUID | None = None
     data: Event
 
+    def as_new(self, producer: str | None = None) -> NewEvent:
+        """This event to append again (a copy of the log, a replayed recording): its id,
+        payload, time and causation kept; `producer` replaces the recorded one if given."""
+        return NewEvent(
+            event_id=self.event_id,
+            data=self.data,
+            occurred_at=self.occurred_at,
+            producer=self.producer if producer is None else producer,
+            causation_id=self.causation_id,
+            correlation_id=self.correlation_id,
+        )
+
 
 _wire_decoder = msgspec.json.Decoder(StoredEvent)
 _wire_encoder = msgspec.json.Encoder()
