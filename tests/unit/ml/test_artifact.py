@@ -12,6 +12,7 @@ from breakout.common.events.sig import SignalGenerated, SignalRejected
 from breakout.common.presets import PresetError
 from breakout.ml.artifact import save_artifact
 from breakout.ml.models import ModelSize, fit_ensemble, walk_forward
+from breakout.signals.core import SignalsCore
 from breakout.signals.decisions import decision_event
 from breakout.signals.entries import Entry
 from breakout.signals.mlfeatures import signal_features
@@ -175,3 +176,9 @@ def test_the_probability_is_recorded_and_the_veto_rejects_below_it(models: Path)
     passing = preset(ml_model="tiny@1", ml_veto_threshold=max(0.0, p - 0.01))
     kept = decision_event(passing, "r", view, "long", entry(), ml=model)
     assert isinstance(kept, SignalGenerated) and kept.ml_probability == p
+
+
+def test_a_core_is_not_built_without_the_model_its_preset_names() -> None:
+    # A core reads no files: the model is handed in; without it every signal would pass unscored.
+    with pytest.raises(ValueError, match="pass the loaded model"):
+        SignalsCore(preset(ml_model="tiny@1"), "binance")

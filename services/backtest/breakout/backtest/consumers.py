@@ -25,6 +25,7 @@ from breakout.risk.core import RiskCore
 from breakout.signals.config import SignalsConfig
 from breakout.signals.config import consumer_name as signals_consumer
 from breakout.signals.core import SignalsCore
+from breakout.signals.mlmodel import preset_model
 
 Service = Literal["features", "signals", "risk", "execution"]
 SERVICES: tuple[Service, ...] = ("features", "signals", "risk", "execution")
@@ -94,7 +95,7 @@ def _signals(consumer: str, presets: list[Preset], env: dict[str, str]) -> Signa
         candidates = [load_preset(name)] if not config.symbols else [config.load()]
     for preset in candidates:
         if signals_consumer(preset, config) == consumer:
-            return SignalsCore(preset, config.exchange, config.symbols)
+            return SignalsCore(preset, config.exchange, config.symbols, ml=preset_model(preset))
     raise CoreUnavailable(
         f"{consumer}: no preset given runs as this consumer (pass --preset, and SIGNALS_SYMBOLS "
         "/ SIGNALS_GROUP as the service ran)"

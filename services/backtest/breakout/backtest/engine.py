@@ -46,6 +46,7 @@ from breakout.features.config import FeaturesConfig
 from breakout.features.core import FeaturesCore
 from breakout.risk.core import RiskCore
 from breakout.signals.core import SignalsCore
+from breakout.signals.mlmodel import preset_model
 
 NEVER = 10**15  # snapshots are for restarts; a backtest does not restart
 
@@ -94,7 +95,7 @@ class BacktestEngine:
         runtime = RuntimeConfig(snapshot_every=NEVER)
         cores: tuple[Core, ...] = (
             FeaturesCore(setup.features or FeaturesConfig.from_preset(preset)),
-            SignalsCore(preset, setup.exchange),
+            SignalsCore(preset, setup.exchange, ml=preset_model(preset)),
             RiskCore([preset], quote=setup.quote),
             ExecutionCore([preset]),
         )

@@ -22,13 +22,15 @@ from breakout.common.runtime.application import RuntimeConfig
 from breakout.common.runtime.bootstrap import run_process_application
 from breakout.signals.config import SignalsConfig, consumer_name
 from breakout.signals.core import SignalsCore
+from breakout.signals.mlmodel import preset_model
 
 cli = typer.Typer(name="breakout-signals", no_args_is_help=True, add_completion=False)
 
 
 def build_core(config: SignalsConfig) -> SignalsCore:
     """The core for a configuration (the preset is loaded and validated here)."""
-    return SignalsCore(config.load(), config.exchange, config.symbols)
+    preset = config.load()
+    return SignalsCore(preset, config.exchange, config.symbols, ml=preset_model(preset))
 
 
 def _core_or_exit(config: SignalsConfig) -> SignalsCore:

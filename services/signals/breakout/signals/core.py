@@ -9,7 +9,7 @@ candidates are sent to ingestion as a `ctl.subscribe` when that set gains a symb
 run on the closed bars of the levels timeframe (on the bar's `IndicatorsUpdated`, which follows
 its candle), on eaten walls and on structure events. When the preset names an `ml_model`, each
 signal records the model's probability (and is rejected below `ml_veto_threshold`): the model
-is loaded when the core is built (docs/ml.md), and scoring is deterministic.
+is loaded by whoever builds the core and handed in (docs/ml.md), and scoring is deterministic.
 
     scan.ranked.<preset>     ScanCompleted                              stream scan-<preset>
     sig.<preset>.<SYMBOL>    SignalGenerated, SignalRejected, SignalStateChanged
@@ -50,7 +50,7 @@ from breakout.common.store.port import EventFilter
 from breakout.signals.decisions import decision_event
 from breakout.signals.gates import Gate, RegimeView
 from breakout.signals.machine import Decision, SymbolMachine
-from breakout.signals.mlmodel import MlModel, preset_model
+from breakout.signals.mlmodel import MlModel
 from breakout.signals.scanner import scan_rows
 from breakout.signals.structure import structure_entry
 from breakout.signals.view import SymbolView, add_candle, fold_market
@@ -107,9 +107,15 @@ class SignalsCore:
         ml: MlModel | None = None,
     ) -> None:
         self.preset = preset
-        # The preset's ML filter, loaded here unless given: a missing or invalid artifact is a
-        # PresetError on `ml_model` (the service does not start).
-        self.ml = ml if ml is not None else preset_model(preset)
+        # The preset's ML filter, loaded by the composition root (`mlmodel.preset_model`: a
+        # missing or invalid artifact is a PresetError on `ml_model`). A core never reads files;
+        # one built without the model its preset names would pass every signal unscored.
+        if preset.ml_model is not None and ml is None:
+            raise ValueError(
+                f"preset {preset.name} names ml_model {preset.ml_model!r}: "
+                "pass the loaded model (breakout.signals.mlmodel.preset_model)"
+            )
+        self.ml = ml
         self.ref = preset.ref()
         self.exchange = exchange
         self.symbols = tuple(symbols)
