@@ -11,11 +11,17 @@ import nats
 from breakout.common.bus.nats import NatsBus
 from breakout.common.events import encode_wire
 from breakout.common.leader import InMemoryLeaderLock
-from breakout.common.relay import Relay
+from breakout.common.relay import DEFAULT_BATCH_SIZE, Relay
 from breakout.common.store.postgres import PostgresEventStore
 
 
-async def relay_eps(store: PostgresEventStore, bus: NatsBus, nats_url: str, total: int) -> float:
+async def relay_eps(
+    store: PostgresEventStore,
+    bus: NatsBus,
+    nats_url: str,
+    total: int,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> float:
     """Events/s from the relay's start until a consumer process has acked all `total` events."""
     consumer = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -29,7 +35,7 @@ async def relay_eps(store: PostgresEventStore, bus: NatsBus, nats_url: str, tota
     assert consumer.stdout is not None
     if (await consumer.stdout.readline()).strip() != b"ready":
         raise RuntimeError("bench consumer did not start")
-    relay = Relay(store, bus, InMemoryLeaderLock("bench-relay"), batch_size=1000)
+    relay = Relay(store, bus, InMemoryLeaderLock("bench-relay"), batch_size=batch_size)
     started = time.time()
     task = asyncio.create_task(relay.run())
     finished = float((await consumer.stdout.readline()).strip())

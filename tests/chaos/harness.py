@@ -31,12 +31,12 @@ import msgspec
 
 from breakout.common.bus.matching import matches_any
 from breakout.common.bus.nats import NatsBus
-from breakout.common.bus.port import POSITION
 from breakout.common.devstack.processes import free_port
 from breakout.common.devstack.services import ServiceSpec
 from breakout.common.devstack.supervisor import Backoff, ServiceRunner
 from breakout.common.events import RecordedEvent, decode_event
 from breakout.common.exchange import ccxt_config, pro_exchange
+from breakout.common.relay import relayed_positions
 from breakout.common.store.migrate import migrate
 from breakout.common.store.port import StreamAppend
 from breakout.common.store.postgres import PostgresEventStore
@@ -396,11 +396,7 @@ class Session:
         await self._forget_store()
         bus = await NatsBus.connect(self.nats.url, prefix=self.prefix)
         try:
-            positions = []
-            for seq in range(await bus.first_sequence(), await bus.last_sequence() + 1):
-                message = await bus.get(seq)
-                if message is not None and POSITION in message.headers:
-                    positions.append(int(message.headers[POSITION]))
+            positions = await relayed_positions(bus)
         finally:
             await bus.close()
         orders, balances = await exchange_truth(self.sim_url)

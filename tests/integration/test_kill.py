@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from breakout.common.bus.nats import NatsBus
-from breakout.common.bus.port import POSITION
 from breakout.common.config import InfraSettings
+from breakout.common.relay import relayed_position, relayed_positions
 from breakout.common.store.postgres import PostgresEventStore
 from tests.integration.stacks import fresh_database
 from tests.support.sample import TotalUpdated, tick
@@ -119,7 +119,7 @@ async def test_sigkill_relay_and_consumer(
                 assert updates[-1].total == sum(s % 7 for s in expected_seqs)  # type: ignore[union-attr]
             assert await store.read_stream("dlq-kill-totals") == []
 
-            bus_positions = await _bus_positions(bus)
+            bus_positions = await relayed_positions(bus)
             store_positions = [e.position for e in await store.read_all_raw(limit=100_000)]
             assert bus_positions == store_positions  # every event on the bus, once, in order
             assert fleet.kills >= 5
@@ -133,16 +133,8 @@ async def test_sigkill_relay_and_consumer(
 
 async def _last_relayed(bus: NatsBus) -> int:
     message = await bus.get(await bus.last_sequence())
-    return int(message.headers[POSITION]) if message is not None else 0
-
-
-async def _bus_positions(bus: NatsBus) -> list[int]:
-    positions = []
-    for seq in range(await bus.first_sequence(), await bus.last_sequence() + 1):
-        message = await bus.get(seq)
-        if message is not None:
-            positions.append(int(message.headers[POSITION]))
-    return positions
+    position = None if message is None else relayed_position(message)
+    return position or 0
 
 
 async def _wait_for(read: object, target: int, fleet: Fleet, logs: Path) -> None:

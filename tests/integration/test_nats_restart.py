@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from breakout.common.bus.nats import NatsBus
-from breakout.common.bus.port import POSITION
 from breakout.common.config import InfraSettings
 from breakout.common.leader import PostgresLeaderLock
-from breakout.common.relay import Relay
+from breakout.common.relay import Relay, relayed_positions
 from breakout.common.runtime.application import ProcessApplication, RuntimeConfig
 from breakout.common.store import PostgresEventStore
 from breakout.common.store.port import EventFilter
@@ -104,11 +103,7 @@ async def test_a_nats_restart_loses_and_duplicates_nothing(
     assert isinstance(last_total, TotalUpdated)
     assert last_total.total == sum(range(120)) and last_total.count == 120
     # The bus holds every stored event exactly once, in store order (its data survived).
-    on_bus = []
-    for seq in range(await bus.first_sequence(), await bus.last_sequence() + 1):
-        message = await bus.get(seq)
-        if message is not None and POSITION in message.headers:
-            on_bus.append(int(message.headers[POSITION]))
+    on_bus = await relayed_positions(bus)
     in_store = [e.position for e in await store.read_all_raw(limit=10_000)]
     assert on_bus == in_store
     await bus.delete_stream()

@@ -14,7 +14,6 @@ import msgspec
 import pytest
 
 from breakout.common.bus.memory import InMemoryBus
-from breakout.common.bus.port import POSITION
 from breakout.common.clock import SimulatedClock
 from breakout.common.config import InfraSettings
 from breakout.common.events import (
@@ -24,7 +23,7 @@ from breakout.common.events import (
     dead_letter_stream,
     encode_wire,
 )
-from breakout.common.relay import Relay
+from breakout.common.relay import Relay, relayed_positions
 from breakout.common.runtime.application import ProcessApplication, RuntimeConfig
 from breakout.common.runtime.service import run_until_signalled
 from breakout.common.store import InMemoryEventStore
@@ -65,15 +64,6 @@ async def _store_positions(stack: Stack) -> list[int]:
     return [e.position for e in await stack.store.read_all_raw(after=0, limit=100_000)]
 
 
-async def _bus_positions(stack: Stack) -> list[int]:
-    positions = []
-    for seq in range(await stack.bus.first_sequence(), await stack.bus.last_sequence() + 1):
-        message = await stack.bus.get(seq)
-        if message is not None and POSITION in message.headers:
-            positions.append(int(message.headers[POSITION]))
-    return positions
-
-
 def _outputs(events: list[RecordedEvent]) -> list[tuple[str, int, str, bytes]]:
     return [(e.stream, e.version, str(e.event_id), msgspec.json.encode(e.data)) for e in events]
 
@@ -104,7 +94,7 @@ async def test_relay_and_consumer_process_everything_once_in_order(stack: Stack)
     assert isinstance(last, TotalUpdated)
     assert last.total == sum(range(0, 120, 3))
     assert len(await _store_positions(stack)) == 240
-    assert await _bus_positions(stack) == await _store_positions(stack)
+    assert await relayed_positions(stack.bus) == await _store_positions(stack)
 
 
 async def test_same_core_same_decisions_on_both_stacks(
@@ -191,7 +181,7 @@ async def test_relay_restarts_without_publishing_twice(stack: Stack) -> None:
     # A new relay resumes where the bus is, not where the store's cursor is.
     second = Relay(stack.store, stack.bus, stack.leader("relay"), batch_size=7)
     assert await second.publish_pending() == 1
-    assert await _bus_positions(stack) == await _store_positions(stack)
+    assert await relayed_positions(stack.bus) == await _store_positions(stack)
     assert len(await _store_positions(stack)) == 31
     assert await stack.store.checkpoint(second.name) == (await _store_positions(stack))[-1]
 
@@ -207,7 +197,7 @@ async def test_two_relays_one_leader(stack: Stack) -> None:
         for r in relays:
             r.stop()
         await asyncio.gather(*tasks)
-    assert await _bus_positions(stack) == await _store_positions(stack)
+    assert await relayed_positions(stack.bus) == await _store_positions(stack)
     assert len(await _store_positions(stack)) == 50
 
 

@@ -6,7 +6,6 @@ import json
 
 import msgspec
 
-from breakout.common.bus.port import POSITION
 from breakout.common.events import StoredEvent, encode_wire
 from breakout.gateway.hub import Hub, frame, kind_of
 from tests.unit.gateway import factories as f
@@ -29,13 +28,13 @@ def _payload(position: int) -> bytes:
 
 
 def test_frame_wraps_the_envelope_once() -> None:
-    text = frame("feat.activity.BTCUSDT", _payload(7), {POSITION: "7"})
+    text = frame("feat.activity.BTCUSDT", _payload(7))
     assert text is not None
     decoded = json.loads(text)
     assert decoded["kind"] == "ACTIVITY"
     assert decoded["position"] == 7
     assert decoded["event"]["data"]["last_price"] == 107.0
-    assert frame("feat.activity.BTCUSDT", b"garbage", {}) is None
+    assert frame("feat.activity.BTCUSDT", b"garbage") is None
     assert kind_of("feat.density.X") == "DENSITY_UPDATE"
     assert kind_of("pos.opened.X") == "POSITION"
     assert kind_of("something.else") == "EVENT"
@@ -48,7 +47,7 @@ def test_slow_client_is_dropped_others_keep_every_frame_in_order() -> None:
     other = hub.join(["pos.>"])
     received: list[list[int]] = [[] for _ in fast]
     for position in range(1, 21):
-        hub.publish("feat.activity.BTCUSDT", _payload(position), {POSITION: str(position)})
+        hub.publish("feat.activity.BTCUSDT", _payload(position))
         for index, client in enumerate(fast):  # fast clients drain as they go
             while not client.queue.empty():
                 received[index].append(json.loads(client.queue.get_nowait())["position"])

@@ -24,6 +24,7 @@ from breakout.common.config import InfraSettings
 from breakout.common.devstack import Stack, open_stack
 from breakout.common.devstack.run import run_command
 from breakout.common.logging import configure_logging
+from breakout.common.relay import DEFAULT_BATCH_SIZE
 from breakout.common.runtime.bootstrap import run_relay
 from breakout.common.store.cli import db_app, store_app
 
@@ -113,7 +114,9 @@ def _run_child(command: list[str], env: dict[str, str]) -> int:
 
 @app.command("relay")
 def relay(
-    batch_size: Annotated[int, typer.Option(help="Events per published batch.")] = 1000,
+    batch_size: Annotated[
+        int, typer.Option(help="Most events per published batch.")
+    ] = DEFAULT_BATCH_SIZE,
     health_port: Annotated[
         int | None, typer.Option(help="Serve /health and /metrics on this port.")
     ] = None,

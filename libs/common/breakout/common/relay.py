@@ -1,12 +1,13 @@
 """The relay: the only publisher of stored events. Store order in, the same order on the bus.
 
 Every event goes out with `Nats-Msg-Id = event_id` (JetStream drops a re-publish within its
-duplicate window) and the store position in a header (consumers skip what they have already
-processed). Each batch is published with a chained expected-last-sequence, so the stream stores a
+duplicate window); its store position travels in the envelope (consumers skip what they have
+already processed), not in a header, because every consumer parses every header of every
+message. Each batch is published with a chained expected-last-sequence, so the stream stores a
 message only if every message before it was stored: no gap and no reordering can reach the bus,
 and a relay that lost its leadership without knowing it is refused by the stream itself.
 
-Where to resume is read from the bus (the position header of the last relayed message), so a
+Where to resume is read from the bus (the position in the last relayed message's envelope), so a
 relay killed between publishing and saving its cursor publishes nothing twice; the cursor saved
 in the store is the fallback when the bus has lost its messages.
 
@@ -19,16 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Coroutine
 from typing import Any
 
+import msgspec
 import structlog
 
 from breakout.common import metrics
 from breakout.common.bus.port import (
-    POSITION,
     Bus,
     BusError,
+    BusMessage,
     OutgoingMessage,
     WrongLastSequence,
 )
@@ -37,6 +40,44 @@ from breakout.common.leader import LeaderLock
 from breakout.common.store.port import EventStore
 
 log = structlog.get_logger(__name__)
+
+
+# Events read and published per batch when the relay is behind (a caught-up relay publishes what
+# has arrived). Each batch ends in a drain: every ack is awaited before the cursor moves, so the
+# batch must be large enough that the drain is rare; 5,000 envelopes are ~2 MB in flight.
+DEFAULT_BATCH_SIZE = 5000
+
+
+class _Head(msgspec.Struct):
+    position: int
+    event_id: uuid.UUID
+
+
+_head_decoder = msgspec.json.Decoder(_Head)
+
+
+def _head(message: BusMessage) -> _Head | None:
+    try:
+        return _head_decoder.decode(message.data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+
+
+def relayed_position(message: BusMessage) -> int | None:
+    """The store position a relayed message carries; None for anything else on the stream."""
+    head = _head(message)
+    return None if head is None else head.position
+
+
+async def relayed_positions(bus: Bus) -> list[int]:
+    """The store position of every relayed message still on the bus, in stream order."""
+    positions = []
+    for sequence in range(max(1, await bus.first_sequence()), await bus.last_sequence() + 1):
+        message = await bus.get(sequence)
+        position = None if message is None else relayed_position(message)
+        if position is not None:
+            positions.append(position)
+    return positions
 
 
 class RelayError(Exception):
@@ -52,7 +93,7 @@ class Relay:
         bus: Bus,
         leader: LeaderLock,
         *,
-        batch_size: int = 1000,
+        batch_size: int = DEFAULT_BATCH_SIZE,
         idle_wait_s: float = 0.5,
         resync_scan_limit: int = 10_000,
         retry_wait_s: float = 0.2,
@@ -194,9 +235,19 @@ class Relay:
         floor = max(first_sequence, last_sequence - self.resync_scan_limit + 1)
         for sequence in range(last_sequence, floor - 1, -1):
             message = await self.bus.get(sequence)
-            if message is not None and POSITION in message.headers:
-                return int(message.headers[POSITION]), last_sequence
+            head = None if message is None else _head(message)
+            if head is not None and await self._relayed_by_us(head):
+                return head.position, last_sequence
         return self._saved, last_sequence
+
+    async def _relayed_by_us(self, head: _Head) -> bool:
+        # An envelope on the stream is only trusted as a resume point if the store holds that
+        # very event at that position: a stray publisher's message could claim any position.
+        stored = await self.store.read_all_raw(after=head.position - 1, limit=1)
+        return bool(stored) and (stored[0].position, stored[0].event_id) == (
+            head.position,
+            head.event_id,
+        )
 
     def _message(self, event: StoredEvent) -> OutgoingMessage:
         try:
@@ -205,13 +256,10 @@ class Relay:
             raise RelayError(
                 f"cannot route event {event.event_id} at position {event.position}: {exc}"
             ) from exc
+        # The envelope in the body carries position, type and stream; the only header is the
+        # id, because every header is parsed per message by client and server alike.
         return OutgoingMessage(
-            subject=subject,
-            payload=encode_wire(event),
-            msg_id=str(event.event_id),
-            # The envelope in the body carries type and stream; headers stay minimal because
-            # every header is parsed per message by client and server alike.
-            headers={POSITION: str(event.position)},
+            subject=subject, payload=encode_wire(event), msg_id=str(event.event_id)
         )
 
     async def _save_cursor(self) -> None:

@@ -11,12 +11,11 @@ enter each queue in the order the tap delivers them (per allow-list pattern, the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import msgspec
 
 from breakout.common.bus.matching import matches_any
-from breakout.common.bus.port import POSITION
 from breakout.gateway import metrics
 
 # What a dashboard calls each kind of update, by the first subject tokens.
@@ -60,15 +59,14 @@ class _Head(msgspec.Struct):
 _head_decoder = msgspec.json.Decoder(_Head)
 
 
-def frame(subject: str, payload: bytes, headers: Mapping[str, str]) -> str | None:
+def frame(subject: str, payload: bytes) -> str | None:
     """The WebSocket text frame of one bus message; None if the payload is not an envelope."""
     try:
         head = _head_decoder.decode(payload)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
-    position = headers.get(POSITION, str(head.position))
     top = msgspec.json.encode(
-        {"subject": subject, "kind": kind_of(subject), "type": head.type, "position": int(position)}
+        {"subject": subject, "kind": kind_of(subject), "type": head.type, "position": head.position}
     )
     # The stored envelope is passed through as is: one encode per message, shared by all.
     return (top[:-1] + b',"event":' + payload + b"}").decode()
@@ -109,7 +107,7 @@ class Hub:
         self._routes.clear()
         metrics.WS_CLIENTS.set(len(self.clients))
 
-    def publish(self, subject: str, payload: bytes, headers: Mapping[str, str]) -> None:
+    def publish(self, subject: str, payload: bytes) -> None:
         """Queue one bus message for every client that wants it (never blocks)."""
         targets = self._routes.get(subject)
         if targets is None:
@@ -118,7 +116,7 @@ class Hub:
             )
         if not targets:
             return
-        text = frame(subject, payload, headers)
+        text = frame(subject, payload)
         if text is None:
             self.undecodable += 1
             metrics.WS_UNDECODABLE.inc()

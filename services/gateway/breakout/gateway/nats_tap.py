@@ -58,7 +58,7 @@ class NatsTap:
         publish = self.hub.publish
 
         async def on_message(msg: Msg) -> None:
-            publish(msg.subject[cut:], msg.data, msg.headers or {})
+            publish(msg.subject[cut:], msg.data)
 
         return on_message
 

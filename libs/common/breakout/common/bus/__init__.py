@@ -5,7 +5,6 @@ from breakout.common.bus.nats import NatsBus
 from breakout.common.bus.port import (
     DOMAIN_ROOTS,
     MSG_ID,
-    POSITION,
     Bus,
     BusError,
     BusMessage,
@@ -19,7 +18,6 @@ from breakout.common.bus.port import (
 __all__ = [
     "DOMAIN_ROOTS",
     "MSG_ID",
-    "POSITION",
     "Bus",
     "BusError",
     "BusMessage",

@@ -12,9 +12,8 @@ from typing import Protocol
 
 import msgspec
 
-# Header names the relay sets on every message (type and stream travel in the body).
+# The header the relay sets on every message (position, type and stream travel in the body).
 MSG_ID = "Nats-Msg-Id"
-POSITION = "Breakout-Position"
 
 # First subject tokens of every domain (ARCHITECTURE.md, "Bus"). A stream without a prefix
 # captures exactly these; a new domain is added here.
