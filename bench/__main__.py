@@ -24,7 +24,6 @@ from bench import (
     signals_bench,
     store_bench,
 )
-from breakout.common.bus.nats import NatsBus
 from breakout.common.config import InfraSettings
 from breakout.common.store.migrate import migrate
 from breakout.common.store.postgres import PostgresEventStore
@@ -51,8 +50,6 @@ async def main() -> dict[str, object]:
     try:
         await migrate(dsn)
         store = await PostgresEventStore.connect(dsn)
-        bus = await NatsBus.connect(infra.nats_url, prefix=prefix)
-        await bus.ensure_stream()
         try:
             figures.update(await store_bench.append_vs_copy(store, dsn, N_APPEND))
             await asyncpg_vacuum(dsn)
@@ -63,17 +60,10 @@ async def main() -> dict[str, object]:
             figures["store.append_single_p50_ms"] = p50
             figures["store.append_single_p99_ms"] = p99
             figures["store.read_all_eps"] = await store_bench.read_all_eps(store, N_APPEND)
-            figures["bus.raw_publish_eps"] = await relay_bench.raw_publish_eps(
-                store, infra.nats_url, prefix, N_RELAY
-            )
-            figures["relay.eps"] = await relay_bench.relay_eps(
-                store, bus, infra.nats_url, await store.head_position()
-            )
+            figures.update(await relay_bench.relay_vs_raw(store, infra.nats_url, prefix, N_RELAY))
             figures.update(await ingest_bench.saturation(dsn))
             figures.update(await ingest_bench.realistic(dsn))
         finally:
-            await bus.delete_stream()
-            await bus.close()
             await store.close()
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

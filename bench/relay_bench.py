@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import sys
 import time
+import uuid
 
 import nats
 
@@ -43,6 +45,25 @@ async def relay_eps(
     relay.stop()
     await task
     return total / (finished - started)
+
+
+async def relay_vs_raw(
+    store: PostgresEventStore, nats_url: str, prefix: str, total: int, rounds: int = 3
+) -> dict[str, float]:
+    """Relay end to end and raw publishing of the same payloads, interleaved; medians of each.
+
+    Each relay round gets a stream of its own (a relay resumes from its stream's tail)."""
+    relayed, raw = [], []
+    for round_no in range(rounds):
+        raw.append(await raw_publish_eps(store, nats_url, f"{prefix}r{round_no}", total))
+        bus = await NatsBus.connect(nats_url, prefix=f"{prefix}{uuid.uuid4().hex[:6]}")
+        try:
+            await bus.ensure_stream()
+            relayed.append(await relay_eps(store, bus, nats_url, total))
+        finally:
+            await bus.delete_stream()
+            await bus.close()
+    return {"bus.raw_publish_eps": statistics.median(raw), "relay.eps": statistics.median(relayed)}
 
 
 async def raw_publish_eps(
