@@ -6,6 +6,7 @@ import asyncio
 import os
 from typing import Annotated
 
+import ccxt.pro
 import typer
 
 from breakout.common.config import InfraSettings
@@ -23,6 +24,19 @@ from breakout.ingest.writer import MarketDataWriter
 cli = typer.Typer(name="breakout-ingest", add_completion=False, no_args_is_help=False)
 
 
+def exchange_client(config: IngestConfig) -> ccxt.pro.Exchange:
+    """The ccxt.pro client of one ingest process (keys from the environment)."""
+    options = ccxt_config(
+        config.exchange,
+        config.base_url,
+        api_key=os.environ.get("EXCHANGE_API_KEY"),
+        secret=os.environ.get("EXCHANGE_API_SECRET"),
+        enable_rate_limit=False,  # our limiter paces every REST call
+    )
+    options["options"] = {"tradesLimit": config.trades_cache}
+    return pro_exchange(config.exchange, options)
+
+
 async def run_ingest(
     config: IngestConfig,
     settings: InfraSettings,
@@ -36,16 +50,7 @@ async def run_ingest(
     # One process per group at a time: a second one waits here as a hot standby.
     lock = PostgresLeaderLock(settings.database_url, f"ingest:{config.venue}:{config.group}")
     await lock.acquire()
-    client = pro_exchange(
-        config.exchange,
-        ccxt_config(
-            config.exchange,
-            config.base_url,
-            api_key=os.environ.get("EXCHANGE_API_KEY"),
-            secret=os.environ.get("EXCHANGE_API_SECRET"),
-            enable_rate_limit=False,  # our limiter paces every REST call
-        ),
-    )
+    client = exchange_client(config)
     limiter = RateLimiter(capacity=config.rest_weight_per_min, window_s=60.0)
     writer = MarketDataWriter(store, config.group, flush_interval_s=config.flush_interval_s)
     service = IngestService(IngestContext(config, client, limiter, writer), store)

@@ -40,9 +40,17 @@ class IngestConfig(msgspec.Struct, frozen=True, kw_only=True):
     # Symbols whose candle history is fetched at once: at start every feed wants its history,
     # and hundreds of simultaneous klines calls only time out against a busy exchange.
     history_concurrency: int = 8
+    # Trades ccxt.pro keeps per symbol between two `watch_trades` calls (its `tradesLimit`,
+    # 1,000 by default). We take every batch as it comes, so the cache only has to bridge a
+    # stall; at ~2 KB a parsed trade, 1,000 a symbol grew each 100-symbol ingest by ~60 MB in
+    # its first ten minutes. A stall longer than the cache loses nothing: the trade ids skip,
+    # and the hole is backfilled from REST like any other.
+    trades_cache: int = 200
     flush_interval_s: float = 0.05
 
     def __post_init__(self) -> None:
+        if self.trades_cache < 1:
+            raise ValueError(f"trades_cache must be at least 1, not {self.trades_cache}")
         if self.history_concurrency < 1:
             raise ValueError(
                 f"history_concurrency must be at least 1, not {self.history_concurrency}"
@@ -84,4 +92,5 @@ def config_from_env(group: str | None = None) -> IngestConfig:
         stale_after_s=float(env("INGEST_STALE_AFTER_S", "30")),
         rest_weight_per_min=float(env("INGEST_REST_WEIGHT_PER_MIN", "5000")),
         history_concurrency=int(env("INGEST_HISTORY_CONCURRENCY", "8")),
+        trades_cache=int(env("INGEST_TRADES_CACHE", "200")),
     )
