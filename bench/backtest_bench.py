@@ -108,19 +108,24 @@ def _best_candles_per_s(frame: pd.DataFrame, run: Callable[[pd.DataFrame], objec
     return len(frame) / best
 
 
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """The frame as a candle file `breakout backtest --data` reads."""
+    pl.DataFrame(
+        {
+            "date": frame.index.to_pydatetime().tolist(),
+            "open": frame["Open"].to_numpy(),
+            "high": frame["High"].to_numpy(),
+            "low": frame["Low"].to_numpy(),
+            "close": frame["Close"].to_numpy(),
+            "volume": frame["Volume"].to_numpy(),
+        }
+    ).write_parquet(path)
+    return path
+
+
 async def _event_candles_per_s(frame: pd.DataFrame) -> float:
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "SIM_USDT-1m.parquet"
-        pl.DataFrame(
-            {
-                "date": frame.index.to_pydatetime().tolist(),
-                "open": frame["Open"].to_numpy(),
-                "high": frame["High"].to_numpy(),
-                "low": frame["Low"].to_numpy(),
-                "close": frame["Close"].to_numpy(),
-                "volume": frame["Volume"].to_numpy(),
-            }
-        ).write_parquet(path)
+        path = write_parquet(frame, Path(folder) / "SIM_USDT-1m.parquet")
         started = time.perf_counter()  # loading and modelling the file is part of the run
         data = from_files([path])
         await run_backtest(load_preset("breakout_v1"), data, RunOptions(data=str(path)))

@@ -51,22 +51,28 @@ def test_breakout_fills_at_next_open_and_channel_exit_at_the_open_after_the_sign
     assert (trades[0].entry_price, trades[0].exit_price) == (101.6, 97.5)
 
 
-def test_stop_and_target_in_one_bar_take_the_stop() -> None:
+def test_stop_and_target_in_one_bar_follow_the_path_or_take_the_stop() -> None:
     # entry 101.6, stop = 101.5 - 1 x ATR(1) 2.0 = 99.5, target = 101.6 + 2 x 2.1 = 105.8
-    rows = [*FLAT, BREAKOUT, (101.6, 102, 101, 101.5), (101.5, 106, 99, 103)]
-    (trade,) = run_bars(make_bars(rows), stop_rules()).trades
+    closed_up = [*FLAT, BREAKOUT, (101.6, 102, 101, 101.5), (101.5, 106, 99, 103)]
+    (trade,) = run_bars(make_bars(closed_up), stop_rules()).trades
     assert (trade.stop_price, trade.target_price) == pytest.approx((99.5, 105.8))
-    assert (trade.exit_bar, trade.reason, trade.exit_price) == (5, "stop", 99.5)
+    # The low came first; the stop fires on that print and sells there.
+    assert (trade.exit_bar, trade.reason, trade.exit_price) == (5, "stop", 99.0)
+    closed_down = [*closed_up[:5], (101.5, 106, 99, 100)]
+    (trade,) = run_bars(make_bars(closed_down), stop_rules()).trades
+    assert (trade.reason, trade.exit_price) == ("target", 106.0)  # the high came first
+    stop_first = msgspec.structs.replace(stop_rules(), stop_first=True)
+    (trade,) = run_bars(make_bars(closed_down), stop_first).trades
+    assert (trade.reason, trade.exit_price) == ("stop", 99.0)
 
 
-def test_a_gap_through_the_stop_fills_at_the_open_and_a_target_at_its_price() -> None:
+def test_a_gap_through_the_stop_sells_at_the_open_and_a_target_at_the_crossing_print() -> None:
     gap = [*FLAT, BREAKOUT, (101.6, 102, 101, 101.5), (98.0, 98.5, 97, 98)]
     (trade,) = run_bars(make_bars(gap), stop_rules()).trades
     assert (trade.reason, trade.exit_price) == ("stop", 98.0)
     up = [*FLAT, BREAKOUT, (101.6, 102, 101, 101.5), (102.0, 106, 101.8, 105)]
     (trade,) = run_bars(make_bars(up), stop_rules()).trades
-    assert trade.reason == "target"
-    assert trade.exit_price == pytest.approx(105.8)
+    assert (trade.reason, trade.exit_price) == ("target", 106.0)
 
 
 def test_spread_slippage_and_the_last_bar() -> None:
@@ -122,9 +128,10 @@ def test_a_preset_maps_its_momentum_rule_and_lists_what_is_not_computed() -> Non
     assert rules.timeframe_ms == 5 * MINUTE
     assert rules.channel_bars == preset.levels_rules.donchian_bars
     assert rules.volume_k == preset.signal_config.momentum_volume_k
-    assert rules.target_r == preset.position_config.tp2_r  # TP1 sells 35 %: not a full exit
+    assert rules.target_projection and rules.target_r is None  # risk's projection target
+    assert rules.min_reward_risk == preset.risk.min_reward_risk
     settings = {a.setting for a in missing}
-    assert {"scanner", "signal_config.strategies", "position_config.tp1_size_frac"} <= settings
+    assert {"scanner", "signal_config.strategies", "position_config.tp1_r"} <= settings
     assert all(a.now == "not modelled" for a in missing)
     no_momentum = msgspec.structs.replace(
         preset,

@@ -7,14 +7,18 @@ scanned as one array slice for its stop and target), so Python runs once per tra
 
 The rule is decided on the bars of `rules.timeframe_ms` (aggregated from the data's when
 coarser); fills, stops and targets walk the data's own bars. A stop is anchored at the signal
-bar's close (as a signal's stop is); the target at the fill (as execution sets TP1 / TP2).
+bar's close (as a signal's stop is); an R target at the fill (as execution sets TP1 / TP2); the
+projection target (channel high + channel height) at the signal bar, as risk sets it.
 
 Fills (the event engine's candle fill model, docs/backtest.md "Fill model"): a signal on a bar's
-close fills at the next bar's open plus half the modelled spread and the slippage; a stop fills
-at its price, or at the open when the bar opens through it (a gap), less the same; a target is a
-resting limit at its price (or the better open); the channel exit fills at the next open. Both
-stop and target inside one bar: the stop (the conservative reading: the bar's path is unknown).
-The fee is charged on each side. A signal on the last bar has no next open and is not taken.
+close fills at the next bar's open plus half the modelled spread and the slippage. Stops and
+targets fire on the model's path prints (open, the extreme nearer the open's side, the other
+extreme, close) and sell at market there: at the open when the bar gaps through the level, else
+at the low (stop) or the high (target), less half the spread and the slippage. Both inside one
+bar: the path decides (a bar that closed up saw its low first), as the event engine's model
+does; `rules.stop_first` takes the stop instead (the conservative reading). The channel exit
+sells at the next open. The fee is charged on each side. A signal on the last bar has no next
+open and is not taken.
 """
 
 from __future__ import annotations
@@ -71,6 +75,7 @@ class Signals:
     entry: npt.NDArray[np.bool_]
     exit: npt.NDArray[np.bool_]
     stop: Floats
+    target: Floats  # the projection target (NaN without one)
     fill_bar: npt.NDArray[np.intp]  # the data bar whose open follows the close (len: no fill)
 
 
@@ -109,14 +114,16 @@ def signals(data: Bars, rules: CandleRules) -> Signals:
     entry = entry_mask(bars, rules)
     stop = stops(bars, rules)
     entry &= ~np.isinf(stop)  # no ATR yet: no stop can be placed, no entry is taken
-    exit_ = np.zeros(len(bars), dtype=np.bool_)
-    if rules.channel_exit:
-        _, lower = channel(bars, rules.channel_bars)
-        with np.errstate(invalid="ignore"):
-            exit_ = bars.close < lower
+    upper, lower = channel(bars, rules.channel_bars)
+    target = np.full(len(bars), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if rules.target_projection:
+            target = upper + (upper - lower)
+            entry &= (target - bars.close) / (bars.close - stop) >= rules.min_reward_risk
+        exit_ = bars.close < lower if rules.channel_exit else np.zeros(len(bars), dtype=np.bool_)
     closes = bars.open_ts_ms + bars.span_ms
     fill_bar = np.searchsorted(data.open_ts_ms, closes)
-    return Signals(bars=bars, entry=entry, exit=exit_, stop=stop, fill_bar=fill_bar)
+    return Signals(bars, entry, exit_, stop, target, fill_bar)
 
 
 def run_bars(data: Bars, rules: CandleRules) -> VectorResult:
@@ -133,7 +140,9 @@ def run_bars(data: Bars, rules: CandleRules) -> VectorResult:
         entry = float(data.open[fill]) * (1 + cost)
         stop = float(found.stop[index]) if rules.stop_atr is not None else None
         target = entry + rules.target_r * (entry - stop) if rules.target_r and stop else None
-        closed = _exit(data, exits, fill, stop=stop, target=target, cost=cost)
+        if rules.target_projection:
+            target = float(found.target[index])
+        closed = _exit(data, exits, fill, stop=stop, target=target, rules=rules)
         if closed is None:
             return VectorResult(trades, fill, len(entries))
         exit_bar, price, reason = closed
@@ -153,7 +162,7 @@ def _exit(
     *,
     stop: float | None,
     target: float | None,
-    cost: float,
+    rules: CandleRules,
 ) -> tuple[int, float, str] | None:
     """The exit bar, price and reason of a position filled at bar `fill` (None: still open)."""
     k = int(np.searchsorted(exits, fill + 1))  # a close after the fill's open
@@ -162,9 +171,10 @@ def _exit(
     if stop is not None:
         hit = _first_hit(bars, fill, last, stop, target)
         if hit is not None:
-            return _price_hit(bars, fill, hit, stop=stop, target=target, cost=cost)
+            return _price_hit(bars, fill, hit, stop=stop, target=target, rules=rules)
     if channel_fill is None or channel_fill >= len(bars):
         return None
+    cost = (rules.half_spread_bps + rules.slippage_bps) / 1e4
     return channel_fill, float(bars.open[channel_fill]) * (1 - cost), "channel"
 
 
@@ -177,13 +187,21 @@ def _first_hit(bars: Bars, fill: int, last: int, stop: float, target: float | No
 
 
 def _price_hit(
-    bars: Bars, fill: int, bar: int, *, stop: float, target: float | None, cost: float
+    bars: Bars, fill: int, bar: int, *, stop: float, target: float | None, rules: CandleRules
 ) -> tuple[int, float, str]:
-    # On the fill bar the open is the entry itself, never a gap through a level.
-    open_ = float(bars.open[bar]) if bar > fill else None
-    if bars.low[bar] <= stop:  # stop first when both are inside the bar: the conservative read
-        price = min(open_, stop) if open_ is not None else stop
-        return bar, price * (1 - cost), "stop"
+    """Where a stop or target fires in `bar`: at the print that crossed it, sold at its bid."""
+    # The candle model's path: open, the extreme nearer the close's side first, close. A stop
+    # fires on the first print at or under it (the open on a gap, else the low), a target on
+    # the first at or over it (the open, else the high); the exit is a market sell there.
+    stopped = bars.low[bar] <= stop
+    reached = target is not None and bars.high[bar] >= target
+    if stopped and reached and not rules.stop_first:
+        stopped = bars.close[bar] >= bars.open[bar]  # closed up: the low came first
+    cost = 1 - (rules.half_spread_bps + rules.slippage_bps) / 1e4
+    gap = bar > fill  # on the fill bar the open is the entry, never a gap through a level
+    if stopped:
+        price = bars.open[bar] if gap and bars.open[bar] <= stop else bars.low[bar]
+        return bar, float(price) * cost, "stop"
     assert target is not None  # the bar was found by its stop or its target
-    price = max(open_, target) if open_ is not None else target
-    return bar, price, "target"
+    price = bars.open[bar] if gap and bars.open[bar] >= target else bars.high[bar]
+    return bar, float(price) * cost, "target"

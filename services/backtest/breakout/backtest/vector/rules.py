@@ -38,7 +38,15 @@ class CandleRules(msgspec.Struct, frozen=True, kw_only=True):
     # last `swing_ms` up to the signal bar (as the momentum rule does); None: the ATR stop only.
     swing_ms: int | None = None
     target_r: float | None = None
+    # The base-height projection instead: the channel's high plus its height, at the signal bar
+    # (risk's target when the preset asks for it); entries whose reward to it is under
+    # `min_reward_risk` R (from the signal close) are not taken, as risk denies them.
+    target_projection: bool = False
+    min_reward_risk: float = 0.0
     channel_exit: bool = True
+    # Stop and target inside one bar: True takes the stop; False follows the candle model's
+    # path (a bar that closed up reached its low first), as the event engine does.
+    stop_first: bool = False
     # Fills: half the modelled spread and a flat slippage against us, the fee on each side.
     half_spread_bps: float = 0.0
     slippage_bps: float = 0.0
@@ -49,8 +57,8 @@ class CandleRules(msgspec.Struct, frozen=True, kw_only=True):
     def __post_init__(self) -> None:
         if self.channel_bars < 1 or self.volume_median_bars < 1 or self.atr_bars < 1:
             raise ValueError("channel_bars, volume_median_bars and atr_bars must be >= 1")
-        if self.target_r is not None and self.stop_atr is None:
-            raise ValueError("a target in R needs a stop")
+        if (self.target_r is not None or self.target_projection) and self.stop_atr is None:
+            raise ValueError("a target needs a stop (R, and the reward/risk, are measured on it)")
 
 
 def donchian_rules(bars: int = 20, fee_bps: float = 10.0) -> CandleRules:
@@ -78,8 +86,11 @@ def rules_from_preset(preset: Preset) -> tuple[CandleRules, list[Adaptation]]:
         body_ratio_min=sig.momentum_body_ratio_min,
         stop_atr=pos.momentum_stop_atr,
         swing_ms=pos.swing_lookback_minutes * 60_000,
-        # The whole position leaves at TP1 when TP1 sells it all, else at TP2 (partials: below).
-        target_r=pos.tp1_r if pos.tp1_size_frac >= 1.0 else pos.tp2_r,
+        # The whole position leaves at the projection target when the preset has one; else
+        # TP2 stands in for the partial exits (listed as not modelled).
+        target_r=None if pos.use_projection_target else pos.tp2_r,
+        target_projection=pos.use_projection_target,
+        min_reward_risk=preset.risk.min_reward_risk,
         channel_exit=False,
         half_spread_bps=MODEL_HALF_SPREAD_BPS,
         fee_bps=preset.execution_config.taker_fee_bps,
@@ -103,8 +114,8 @@ def not_modelled(preset: Preset) -> list[Adaptation]:
         _off("liquidity_filters", "volume / spread / depth", "no liquidity gate"),
         _off("signal_config.vwap_gap_max_bps", sig.vwap_gap_max_bps, "no VWAP"),
         _off("signal_config.signal_timeout_s", sig.signal_timeout_s, "no signal state machine"),
-        _off("position_config.tp1_size_frac", pos.tp1_size_frac, "no partial exits"),
-        _off("position_config.use_projection_target", pos.use_projection_target, "R target"),
+        _off("position_config.tp1_r", pos.tp1_r, "no partial exit, no breakeven stop after it"),
+        _off("position_config.tp2_r", pos.tp2_r, "no partial exit"),
         _off("position_config.chandelier_atr_mult", pos.chandelier_atr_mult, "no trailing"),
         _off("position_config.time_stop_minutes", pos.time_stop_minutes, "no time stop"),
         _off("position_config.time_decay_minutes", pos.time_decay_minutes, "no time decay"),
