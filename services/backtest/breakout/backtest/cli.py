@@ -258,6 +258,9 @@ def walk_forward_command(  # noqa: PLR0917 - typer maps each option to a paramet
         list[str] | None, typer.Option(help="section.field to search (repeatable).")
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    is_engine: Annotated[
+        Engine, typer.Option("--is-engine", help="In-sample search: event, or vector (candles).")
+    ] = "event",
 ) -> None:
     """Rolling IS/OOS windows, grid search in-sample, out-of-sample results and stability."""
     loaded = load_preset(preset)
@@ -276,6 +279,7 @@ def walk_forward_command(  # noqa: PLR0917 - typer maps each option to a paramet
         is_ms=int(is_hours * 3_600_000),
         oos_ms=int(oos_hours * 3_600_000),
         workers=workers,
+        is_engine=is_engine,
         **kwargs,  # type: ignore[arg-type]
     )
     table = Table(title="walk-forward")
