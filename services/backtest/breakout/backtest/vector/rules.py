@@ -3,8 +3,9 @@
 `CandleRules` is the whole rule (long only). A bar *signals* an entry when its close is at or
 beyond the previous `channel_bars` bars' highest high plus `epsilon_bps`, and its volume and
 body pass (when asked); the entry fills at the next bar's open. Exits: a stop `stop_atr` ATRs
-under the entry, a target `target_r` times that risk above it, and the channel exit (a close
-under the previous `channel_bars` bars' lowest low, filled at the next open).
+under the signal close (or the tighter swing low), a target (`target_r` times that risk above
+the entry, or the channel's base-height projection), and the channel exit (a close under the
+previous `channel_bars` bars' lowest low, filled at the next open).
 
 `rules_from_preset` maps a preset's momentum rule onto it and lists, as `Adaptation`s, every
 part of the preset the vector engine does not compute: the report prints them, nothing is
