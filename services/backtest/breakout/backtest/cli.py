@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 import typer
@@ -28,6 +28,7 @@ from breakout.backtest.inputs import MarketData, from_files, from_sim, from_stor
 from breakout.backtest.report import Performance, build_report
 from breakout.backtest.run import DEFAULT_EQUITY, RunOptions, RunOutput, run_backtest
 from breakout.backtest.simgen import SimSession
+from breakout.backtest.vector.run import load_bars, run_vector
 from breakout.backtest.walkforward import stability, walk_forward
 from breakout.common.presets import Preset, load_preset
 from breakout.common.store.port import StreamAppend
@@ -43,6 +44,7 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Seed of the sim generator.
 OutOpt = Annotated[Path, typer.Option("--out", help="Folder of runs/<run id>/.")]
 LatencyOpt = Annotated[float, typer.Option("--latency-ms", help="Order placement latency.")]
 SIM_DEFAULT_S = 3_600
+Engine = Literal["event", "vector"]
 
 
 def parse_time(text: str | None) -> int | None:
@@ -74,14 +76,16 @@ def load_data(options: RunOptions) -> MarketData:
         if options.start_ms is None or options.end_ms is None:
             raise typer.BadParameter("a store source needs --start and --end")
         return asyncio.run(from_store(source, options.start_ms, options.end_ms))
+    return from_files(data_files(source), start_ms=options.start_ms, end_ms=options.end_ms)
+
+
+def data_files(source: str) -> list[Path]:
+    """The data files `--data` names: the file, or the folder's files of a known format."""
     path = Path(source)
     if not path.exists():
         raise typer.BadParameter(f"--data {source}: no such file or folder")
     files = [p for p in sorted(path.iterdir()) if p.is_file()] if path.is_dir() else [path]
-    files = [
-        p for p in files if p.suffix.lower() in (".feather", ".parquet", ".csv", ".gz", ".zip")
-    ]
-    return from_files(files, start_ms=options.start_ms, end_ms=options.end_ms)
+    return [p for p in files if p.suffix.lower() in (".feather", ".parquet", ".csv", ".gz", ".zip")]
 
 
 def _run(preset: Preset, data: MarketData, options: RunOptions) -> RunOutput:
@@ -124,12 +128,18 @@ def backtest(  # noqa: PLR0917 - typer maps each option to a parameter
     record: Annotated[
         str | None, typer.Option("--record", help="Also record the run in this store (DSN).")
     ] = None,
+    engine: Annotated[
+        Engine, typer.Option("--engine", help="event: every live core; vector: candle screen.")
+    ] = "event",
 ) -> None:
     """Run PRESET over DATA; write runs/<run id>/ (report.json, trades.csv, PNGs, report.html)."""
     if ctx.invoked_subcommand is not None:
         return
     options = _options(data, start, end, seed, latency_ms)
     loaded = load_preset(preset)
+    if engine == "vector":
+        _vector(loaded, options, out)
+        return
     output = _run(loaded, load_data(options), options)
     report = build_report(output.events, _equity(options, output))
     folder = save_run(output, report, out)
@@ -144,6 +154,23 @@ def backtest(  # noqa: PLR0917 - typer maps each option to a parameter
     if record:
         asyncio.run(record_run(record, output))
         console.print(f"recorded {len(output.events)} events in the store")
+
+
+def _vector(preset: Preset, options: RunOptions, out: Path) -> None:
+    """The `--engine vector` run: candle files only, the same report and files."""
+    if options.data.startswith(("sim", "postgres")):
+        raise typer.BadParameter("--engine vector runs on candle files (--data FILE|FOLDER)")
+    try:
+        bars = load_bars(data_files(options.data), options.start_ms, options.end_ms)
+        output, report = run_vector(preset, bars, options)
+    except ValueError as refused:  # not candles, or a preset it cannot run: say why
+        raise typer.BadParameter(str(refused)) from refused
+    folder = save_run(output, report, out)
+    _print_summary(output, {"vector": report.overall})
+    console.print("not modelled by the vector engine (the event engine computes them):")
+    for item in output.adaptations:
+        console.print(f"  {item.setting} = {item.was} ({item.reason})")
+    console.print(f"written: {folder}")
 
 
 def _options(
@@ -231,6 +258,9 @@ def walk_forward_command(  # noqa: PLR0917 - typer maps each option to a paramet
         list[str] | None, typer.Option(help="section.field to search (repeatable).")
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    is_engine: Annotated[
+        Engine, typer.Option("--is-engine", help="In-sample search: event, or vector (candles).")
+    ] = "event",
 ) -> None:
     """Rolling IS/OOS windows, grid search in-sample, out-of-sample results and stability."""
     loaded = load_preset(preset)
@@ -249,6 +279,7 @@ def walk_forward_command(  # noqa: PLR0917 - typer maps each option to a paramet
         is_ms=int(is_hours * 3_600_000),
         oos_ms=int(oos_hours * 3_600_000),
         workers=workers,
+        is_engine=is_engine,
         **kwargs,  # type: ignore[arg-type]
     )
     table = Table(title="walk-forward")

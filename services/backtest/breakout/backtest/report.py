@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import msgspec
 
@@ -227,14 +228,10 @@ def build_report(
     events: Sequence[RecordedEvent], start_equity: float, period_ms: int = 3_600_000
 ) -> Report:
     """The whole report of a run's recorded events."""
-    trades, open_count = trades_of(events)
+    trades, _ = trades_of(events)
     times = [e.data.exchange_ts_ms for e in events if isinstance(e.data, MarketTrade)]
     start_ms = min(times, default=min((t.opened_ts_ms for t in trades), default=0))
     end_ms = max(times, default=max((t.closed_ts_ms for t in trades), default=0))
-    open_spans = _open_spans(events, end_ms)
-    curve = equity_curve(trades, start_equity)
-    dd_quote, dd_frac = max_drawdown(start_equity, curve)
-    returns = period_returns(trades, start_equity, start_ms, end_ms, period_ms)
     rejected: Counter[str] = Counter()
     denied: Counter[str] = Counter()
     signals = 0
@@ -246,6 +243,41 @@ def build_report(
             denied[data.limit] += 1
         elif isinstance(data, SignalGenerated):
             signals += 1
+    span = Span(start_ms=start_ms, end_ms=end_ms, period_ms=period_ms)
+    decisions = Decisions(signals=signals, rejected=rejected, denied=denied)
+    return report_of(trades, _open_spans(events, end_ms), span, start_equity, decisions)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Span:
+    """A run's market time and the period its returns are taken over."""
+
+    start_ms: int
+    end_ms: int
+    period_ms: int = 3_600_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class Decisions:
+    """What the signal and risk stages decided besides the trades."""
+
+    signals: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    denied: Counter[str] = field(default_factory=Counter)
+
+
+def report_of(
+    trades: list[Trade],
+    open_spans: Sequence[tuple[int, int]],
+    span: Span,
+    start_equity: float,
+    decisions: Decisions,
+) -> Report:
+    """The report of closed trades, the spans of positions still open, and the decisions."""
+    curve = equity_curve(trades, start_equity)
+    dd_quote, dd_frac = max_drawdown(start_equity, curve)
+    period_ms = span.period_ms
+    returns = period_returns(trades, start_equity, span.start_ms, span.end_ms, period_ms)
     return Report(
         overall=performance(trades),
         by_preset=_grouped(trades, lambda t: t.preset),
@@ -257,13 +289,13 @@ def build_report(
         sharpe=sharpe(returns, period_ms),
         sortino=sortino(returns, period_ms),
         period_ms=period_ms,
-        exposure=exposure(trades, open_spans, end_ms - start_ms),
-        start_ms=start_ms,
-        end_ms=end_ms,
-        signals=signals,
-        rejected_by_check=dict(rejected.most_common()),
-        denied_by_limit=dict(denied.most_common()),
-        open_positions=open_count,
+        exposure=exposure(trades, open_spans, span.end_ms - span.start_ms),
+        start_ms=span.start_ms,
+        end_ms=span.end_ms,
+        signals=decisions.signals,
+        rejected_by_check=dict(decisions.rejected.most_common()),
+        denied_by_limit=dict(decisions.denied.most_common()),
+        open_positions=len(open_spans),
         trades=trades,
         equity_curve=curve,
     )

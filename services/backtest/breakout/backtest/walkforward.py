@@ -5,23 +5,30 @@ Grid: for each parameter (`section.field`), the preset's value times each of `fa
 clamped to the range the preset model declares for that field (`msgspec` `Meta` bounds), so
 the search never leaves what a preset file could hold. Objective: in-sample net P&L (ties: more
 trades, then grid order). Runs go to a `ProcessPoolExecutor` over the available cores; each
-worker loads the data once.
+worker loads the data once. With `is_engine="vector"` (candle files only) the in-sample grid is
+scored by the vector engine in this process (`breakout.backtest.vector`: the preset's momentum
+rule over arrays, docs/backtest.md "Engines"); the out-of-sample run stays the event engine's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import multiprocessing
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
+from typing import Literal
 
 import msgspec
+import numpy as np
 
 from breakout.backtest.inputs import MarketData
 from breakout.backtest.report import build_report
 from breakout.backtest.run import RunOptions, run_backtest
+from breakout.backtest.vector.bars import Bars
+from breakout.backtest.vector.run import load_bars, run_vector
 from breakout.common.presets import Preset, parse_preset
 
 DEFAULT_PARAMS = (
@@ -112,6 +119,44 @@ def _evaluate(job: tuple[str, str, int, int]) -> tuple[float, int, float | None,
     return perf.net_quote, perf.trades, perf.win_rate, perf.average_r
 
 
+@lru_cache(maxsize=1)
+def _bars(data_spec: str) -> list[Bars]:
+    from breakout.backtest.cli import data_files  # noqa: PLC0415 - cli imports this module
+
+    options = msgspec.json.decode(data_spec, type=RunOptions)
+    if options.data.startswith(("sim", "postgres")):
+        raise ValueError("an in-sample search on the vector engine needs candle files")
+    return load_bars(data_files(options.data), options.start_ms, options.end_ms)
+
+
+def window_bars(bars: Bars, start_ms: int, end_ms: int) -> Bars:
+    """The bars that open at or after `start_ms` and close before `end_ms`."""
+    first = int(np.searchsorted(bars.open_ts_ms, start_ms))
+    last = int(np.searchsorted(bars.open_ts_ms, end_ms - bars.span_ms + 1))
+    part = slice(first, max(first, last))
+    return Bars(
+        symbol=bars.symbol,
+        open_ts_ms=bars.open_ts_ms[part],
+        span_ms=bars.span_ms,
+        open=bars.open[part],
+        high=bars.high[part],
+        low=bars.low[part],
+        close=bars.close[part],
+        volume=bars.volume[part],
+    )
+
+
+def _evaluate_vector(
+    job: tuple[str, str, int, int],
+) -> tuple[float, int, float | None, float | None]:
+    preset_json, data_spec, start_ms, end_ms = job
+    bars = [window_bars(b, start_ms, end_ms) for b in _bars(data_spec)]
+    options = msgspec.json.decode(data_spec, type=RunOptions)
+    _, report = run_vector(parse_preset(preset_json), bars, options, 100_000.0)
+    perf = report.overall
+    return perf.net_quote, perf.trades, perf.win_rate, perf.average_r
+
+
 def walk_forward(
     preset: Preset,
     options: RunOptions,
@@ -123,6 +168,7 @@ def walk_forward(
     params: Sequence[str] = DEFAULT_PARAMS,
     factors: Sequence[float] = DEFAULT_FACTORS,
     workers: int | None = None,
+    is_engine: Literal["event", "vector"] = "event",
 ) -> list[WindowResult]:
     """Every window's chosen point and out-of-sample result (see the module docstring)."""
     points = grid(preset, params, factors)
@@ -133,13 +179,23 @@ def walk_forward(
         windows.append((t, t + is_ms, t + is_ms + oos_ms))
         t += oos_ms
     results: list[WindowResult] = []
-    with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+    # The vector search reads the files with polars in this process, and polars' thread pool
+    # does not survive a fork: its workers are spawned.
+    context = multiprocessing.get_context("spawn") if is_engine == "vector" else None
+    with ProcessPoolExecutor(
+        max_workers=workers or os.cpu_count() or 1, mp_context=context
+    ) as pool:
         for is_start, is_end, oos_end in windows:
             jobs = [
                 (msgspec.json.encode(with_params(preset, p)).decode(), spec, is_start, is_end)
                 for p in points
             ]
-            scored = list(pool.map(_evaluate, jobs))
+            # The vector screen is faster in this process than a worker's start-up.
+            scored = (
+                [_evaluate_vector(job) for job in jobs]
+                if is_engine == "vector"
+                else list(pool.map(_evaluate, jobs))
+            )
             best = max(range(len(points)), key=lambda i: (scored[i][0], scored[i][1], -i))
             oos_job = (jobs[best][0], spec, is_end, oos_end)
             oos = pool.submit(_evaluate, oos_job).result()
