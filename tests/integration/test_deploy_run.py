@@ -308,7 +308,8 @@ async def _chain_marks(system: RunningSystem) -> dict[str, float]:
 
 
 async def _sim_ahead_s(dsn: str) -> float:
-    """How far the simulator's clock (a trade's occurred_at) runs ahead of the wall's."""
+    """How far the last trade's simulated time is ahead of its record: the simulator's clock
+    offset from the wall's (docs/exchange_sim.md) less ingest's and the store's lag."""
     conn = await asyncpg.connect(dsn)
     try:
         ahead = await conn.fetchval(
@@ -349,7 +350,7 @@ async def test_make_run_brings_the_system_up_and_ctrl_c_leaves_nothing(
     print(f"make run: first scan {seen.scan_s} s, signal {seen.signal_s} s, fill {seen.fill_s} s")
     timeline = await _timeline(system)
     ahead_s = await _sim_ahead_s(system.dsn)
-    print(f"make run timeline (s after start; the simulator's clock {ahead_s:.0f} s ahead):")
+    print(f"make run timeline (s after start; simulator clock {ahead_s:.0f} s ahead, less lag):")
     for what, at in sorted(timeline.items(), key=lambda item: item[1]):
         print(f"  {at:6.1f}  {what}")
     # The store's own record of the chain, in causal order.
