@@ -79,12 +79,12 @@ class SymbolMachine(msgspec.Struct, kw_only=True):
         latest: LevelsUpdated | None = None,
         epsilon_bps: float = 0.0,
     ) -> list[Decision]:
-        """A scan ranked the symbol among the candidates or not; a new candidate is judged at
-        once on the `latest` levels known (waiting for the next bar's would cost up to a bar of
-        the levels timeframe, during which a breakout can start and close unarmed)."""
+        """A scan ranked the symbol among the candidates or not (judged on `latest` levels)."""
         self.candidate = candidate
         if candidate and self.state == "scanning":
             moved = self._move("level_building", "scan candidate", ts_ms, None)
+            # Judged at once on the latest levels known: the next bar's would come up to a bar
+            # of the levels timeframe later, in which a breakout can open and close unarmed.
             armed = self.on_levels(latest, ts_ms, epsilon_bps) if latest is not None else []
             return [moved, *armed]
         if not candidate and self.state == "level_building":
