@@ -204,7 +204,7 @@ async def _wait_for_trades(system: RunningSystem, symbols: set[str]) -> None:
 
 
 # What a newcomer must see through the dashboard's API: a scan, a signal and a paper fill. The
-# demo scenario's first breakout closes about two and a half minutes after the simulator starts
+# demo scenario's breakout bars open from 30 s after the simulator starts, one a minute
 # (docs/operations.md); the deadline leaves room for a loaded CI machine, it measures nothing.
 TRADING_DEADLINE_S = 420.0
 DEMO_PRESET = "demo"
@@ -283,7 +283,42 @@ async def _timeline(system: RunningSystem) -> dict[str, float]:
     for row in rows:
         name = row["type"].removesuffix(".v1")
         marks[f"first {name}"] = round((row["first"] - system.started_at).total_seconds(), 1)
+    return marks | await _chain_marks(system)
+
+
+async def _chain_marks(system: RunningSystem) -> dict[str, float]:
+    """When the first setup was armed and the first signal generated, naming symbol and entry."""
+    conn = await asyncpg.connect(system.dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT DISTINCT ON (type) type, recorded_at, data->>'symbol' AS symbol,"
+            " coalesce(data->>'strategy', data->>'reason') AS what FROM events"
+            " WHERE type = 'sig.signal_generated.v1'"
+            " OR (type = 'sig.state_changed.v1' AND data->>'state' = 'signal_wait')"
+            " ORDER BY type, position"
+        )
+    finally:
+        await conn.close()
+    marks: dict[str, float] = {}
+    for row in rows:
+        at = round((row["recorded_at"] - system.started_at).total_seconds(), 1)
+        kind = "signal" if row["type"] == "sig.signal_generated.v1" else "armed"
+        marks[f"first {kind}: {row['symbol']} {row['what']}"] = at
     return marks
+
+
+async def _sim_ahead_s(dsn: str) -> float:
+    """How far the last trade's simulated time is ahead of its record: the simulator's clock
+    offset from the wall's (docs/exchange_sim.md) less ingest's and the store's lag."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        ahead = await conn.fetchval(
+            "SELECT extract(epoch FROM occurred_at - recorded_at) FROM events"
+            " WHERE type = 'md.trade.v1' ORDER BY position DESC LIMIT 1"
+        )
+    finally:
+        await conn.close()
+    return float(ahead)
 
 
 async def test_make_run_brings_the_system_up_and_ctrl_c_leaves_nothing(
@@ -314,7 +349,8 @@ async def test_make_run_brings_the_system_up_and_ctrl_c_leaves_nothing(
     seen = await _trading_visible(url.group(1), _token(system.text()), system.started)
     print(f"make run: first scan {seen.scan_s} s, signal {seen.signal_s} s, fill {seen.fill_s} s")
     timeline = await _timeline(system)
-    print("make run timeline (s after start):")
+    ahead_s = await _sim_ahead_s(system.dsn)
+    print(f"make run timeline (s after start; simulator clock {ahead_s:.0f} s ahead, less lag):")
     for what, at in sorted(timeline.items(), key=lambda item: item[1]):
         print(f"  {at:6.1f}  {what}")
     # The store's own record of the chain, in causal order.

@@ -152,3 +152,20 @@ def test_density_eaten_fires_once_per_wall() -> None:
 def test_the_short_machine_arms_on_the_support() -> None:
     machine = _armed(side="short")
     assert machine.level is not None and machine.level.price == 98.0
+
+
+def test_a_new_candidate_arms_at_once_on_the_latest_levels() -> None:
+    machine = SymbolMachine(side="long")
+    moved = machine.on_scan(True, T0, levels(resistance=level(price=100.0)), 5.0)
+    assert _states(moved) == ["level_building", "signal_wait"]
+    assert machine.level is not None and machine.level.price == 100.0
+    # Without a valid level known it waits for a bar's levels, as before.
+    waiting = SymbolMachine(side="long")
+    assert _states(waiting.on_scan(True, T0, levels(resistance=level(valid=False)), 5.0)) == [
+        "level_building"
+    ]
+    # A spent level does not arm again at the next scan either.
+    spent = SymbolMachine(side="long", spent_level=100.0)
+    assert _states(spent.on_scan(True, T0, levels(resistance=level(price=100.0)), 5.0)) == [
+        "level_building"
+    ]

@@ -274,10 +274,12 @@ class SignalsCore:
         )
         outputs = [Emit(stream=scan_stream(self.preset.name), event=scan)]
         chosen = set(candidates)
+        epsilon = self.preset.signal_config.momentum_epsilon_bps
         for view in self.state.views.values():
             for side in self.sides:
                 machine = self._machine(view.symbol, side)
-                for decision in machine.on_scan(view.symbol in chosen, ts_ms):
+                scanned = machine.on_scan(view.symbol in chosen, ts_ms, view.levels, epsilon)
+                for decision in scanned:
                     outputs.append(self._emit(view, side, decision))
         return outputs + self._subscribe([r.symbol for r in rows if r.passed])
 

@@ -1,6 +1,6 @@
 """The per-symbol entry state machine (one per preset, symbol and side), as the design draws it.
 
-    scanning --candidate--> level_building --valid level--> signal_wait
+    scanning --candidate--> level_building --valid level (latest known, or a bar's)--> signal_wait
     signal_wait --momentum / prelevel / density-eaten signal--> level_building (level spent)
     signal_wait --closed beyond the level, no momentum signal--> retest_wait
     retest_wait --retest signal, or failed back through the level--> level_building
@@ -72,11 +72,21 @@ class SymbolMachine(msgspec.Struct, kw_only=True):
         self.spent_level = entry.level_price
         return self._rest(f"{entry.strategy} signal; level spent", ts_ms, entry.level_price)
 
-    def on_scan(self, candidate: bool, ts_ms: int) -> list[Decision]:
-        """A scan ranked the symbol among the candidates or not."""
+    def on_scan(
+        self,
+        candidate: bool,
+        ts_ms: int,
+        latest: LevelsUpdated | None = None,
+        epsilon_bps: float = 0.0,
+    ) -> list[Decision]:
+        """A scan ranked the symbol among the candidates or not (judged on `latest` levels)."""
         self.candidate = candidate
         if candidate and self.state == "scanning":
-            return [self._move("level_building", "scan candidate", ts_ms, None)]
+            moved = self._move("level_building", "scan candidate", ts_ms, None)
+            # Judged at once on the latest levels known: the next bar's would come up to a bar
+            # of the levels timeframe later, in which a breakout can open and close unarmed.
+            armed = self.on_levels(latest, ts_ms, epsilon_bps) if latest is not None else []
+            return [moved, *armed]
         if not candidate and self.state == "level_building":
             return [self._move("scanning", "no longer a scan candidate", ts_ms, None)]
         return []
