@@ -335,9 +335,12 @@ def main() -> None:
                         help="Share of the symbols trading before the warm-up.")  # fmt: skip
     parser.add_argument("--start-timeout-s", type=float, default=900.0,
                         help="How long the system may take until they trade.")  # fmt: skip
+    parser.add_argument("--no-write", action="store_true",
+                        help="Print the figures only; leave bench/results.json alone.")  # fmt: skip
     args = parser.parse_args()
     results = asyncio.run(measure(args))
-    write(results)
+    if not args.no_write:
+        write(results)
     print(json.dumps(results, indent=2, default=str))
 
 
