@@ -209,6 +209,8 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
     argv = [str(Path(sys.executable).parent / "breakout"), "run", "--workdir", str(workdir),
             "--groups", groups_option(symbols), "--only", SERVICES, "--no-summary",
             "--sim-seed", str(args.seed), "--preset", args.preset]  # fmt: skip
+    if args.features_per_group:
+        argv.append("--features-per-group")
     samples: list[dict[str, object]] = []
     memory: list[dict[str, float]] = []
     try:
@@ -335,9 +337,14 @@ def main() -> None:
                         help="Share of the symbols trading before the warm-up.")  # fmt: skip
     parser.add_argument("--start-timeout-s", type=float, default=900.0,
                         help="How long the system may take until they trade.")  # fmt: skip
+    parser.add_argument("--features-per-group", action=argparse.BooleanOptionalAction,
+                        default=True, help="One features process per ingest group.")  # fmt: skip
+    parser.add_argument("--no-write", action="store_true",
+                        help="Print the figures only; leave bench/results.json alone.")  # fmt: skip
     args = parser.parse_args()
     results = asyncio.run(measure(args))
-    write(results)
+    if not args.no_write:
+        write(results)
     print(json.dumps(results, indent=2, default=str))
 
 

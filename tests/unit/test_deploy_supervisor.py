@@ -76,6 +76,14 @@ def test_the_demo_runs_the_scenario_and_features_follow_the_preset() -> None:
     assert none[none.index("--scenario") + 1] == "none"
 
 
+def test_features_can_run_one_process_per_symbol_group() -> None:
+    specs = _plan(features_per_group=True, preset="demo")
+    assert {n for n in specs if n.startswith("features")} == {"features-majors", "features-alts"}
+    alts = specs["features-alts"].env
+    assert alts["FEATURES_SYMBOLS"] == ",".join(GROUPS["alts"])
+    assert (alts["FEATURES_GROUP"], alts["FEATURES_PRESET"]) == ("alts", "demo")
+
+
 def test_every_service_gets_its_own_port() -> None:
     specs = _plan(gateway_port=0)
     urls = [spec.health_url for spec in specs.values()]

@@ -184,7 +184,7 @@ async def test_store_catch_up_reads_every_input_stream_category() -> None:
     assert [e.data for e in read] == inputs
 
 
-def test_a_long_fetched_history_gets_levels_only_where_they_can_still_live() -> None:
+def test_a_long_fetched_history_gets_outputs_only_where_they_can_still_live() -> None:
     config = FeaturesConfig()
     tf = config.levels_rules.timeframe
     bars = 2 * config.levels_rules.max_age_bars + 20
@@ -212,11 +212,17 @@ def test_a_long_fetched_history_gets_levels_only_where_they_can_still_live() -> 
     def flows(emits: list[Emit]) -> int:
         return sum(1 for e in emits if isinstance(e.event, OrderFlowUpdated))
 
-    # Indicators for every candle; levels and order flow only within a level's lifetime of
-    # the newest time, and those equal the ones computed with the whole history.
-    assert sum(1 for e in told if isinstance(e.event, IndicatorsUpdated)) == bars + 1
-    assert flows(untold) == bars
-    assert flows(told) == config.levels_rules.max_age_bars + 1
+    def indicators(emits: list[Emit], timeframe: str) -> list[IndicatorsUpdated]:
+        found = [e.event for e in emits if isinstance(e.event, IndicatorsUpdated)]
+        return [i for i in found if i.timeframe == timeframe]
+
+    # Indicators, levels and order flow only within a level's lifetime of the newest time,
+    # and those equal the ones computed with the whole history.
+    live = config.levels_rules.max_age_bars + 1
+    assert len(indicators(untold, tf)) == flows(untold) == bars
+    assert len(indicators(told, "1h")) == 1
+    assert indicators(told, tf) == indicators(untold, tf)[-live:]
+    assert flows(told) == live
     assert levels(told) == levels(untold)[-len(levels(told)) :]
     assert levels(told)[-1] == levels(untold)[-1]
     # A candle built from trades is never skipped, however old.

@@ -15,7 +15,7 @@ from breakout.features.orderflow import (
     imbalance_zones,
     order_flow,
 )
-from breakout.features.structure import structure
+from breakout.features.structure import structure, swing_at
 from tests.unit.features.factories import T0_MS
 
 CONFIG = OrderFlowConfig()
@@ -110,3 +110,12 @@ def test_liquidity_sweep_of_the_highs() -> None:
     sweep = events[0]
     assert isinstance(sweep, LiquiditySweep)
     assert (sweep.side, sweep.level, sweep.extreme) == ("highs", 110, 110.8)
+
+
+def test_a_swing_is_strictly_beyond_its_neighbours_on_both_sides() -> None:
+    bars = [*quiet(2), bar(2, 100, 102, 98, 100), *quiet(2, start=3)]
+    assert swing_at(bars, 2, 2) == (True, True)
+    # A tie is no swing; a neighbour beyond it on one side only spoils that side.
+    tied = [*bars[:4], bar(4, 100, 102, 99.5, 100)]
+    assert swing_at(tied, 2, 2) == (False, True)
+    assert swing_at(quiet(5), 2, 2) == (False, False)

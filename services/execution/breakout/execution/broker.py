@@ -9,13 +9,14 @@ id), so when both record the same fill the store keeps it once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import msgspec
 
+from breakout.common.backoff import retrying
 from breakout.common.events import (
     BalanceObserved,
     Event,
@@ -33,6 +34,8 @@ from breakout.common.events import (
 )
 from breakout.common.events.exec import ExchangeErrorKind
 from breakout.common.ids import external_event_id
+
+T = TypeVar("T")
 
 OrderStatus = Literal["open", "closed", "canceled", "expired", "rejected"]
 
@@ -80,6 +83,17 @@ class ExchangeUnavailable(Exception):
     def __init__(self, kind: ExchangeErrorKind, error: str, message: str) -> None:
         super().__init__(f"{error}: {message}")
         self.kind, self.error, self.message = kind, error, message
+
+
+def temporary(failure: BaseException) -> bool:
+    """Whether an exchange failure may pass by itself (network, rate limit; not auth)."""
+    return isinstance(failure, ExchangeUnavailable) and failure.kind != "auth"
+
+
+async def at_start(request: Callable[[], Awaitable[T]], what: str) -> T:
+    """A call a start-up needs, retried while the exchange is away or still starting (the
+    simulator answers 503 while it builds its markets), as ingest loads its markets."""
+    return await retrying(request, (ExchangeUnavailable,), what=what, temporary=temporary)
 
 
 class Broker(Protocol):

@@ -39,6 +39,7 @@ from breakout.execution.broker import (
     OrderRefused,
     OrderStatus,
     OrderView,
+    at_start,
 )
 from breakout.execution.paper_matching import PaperFill, crosses, triggered, walk
 
@@ -120,7 +121,7 @@ class PaperBroker:
 
     async def run(self) -> None:
         """Follow book snapshots of the traded symbols until `stop()`."""
-        await self.market_rules(self.symbols)
+        await at_start(lambda: self.market_rules(self.symbols), "market rules")
         await self.recover()
         feeds = [asyncio.create_task(self._follow(symbol)) for symbol in self.symbols]
         await self._stopping.wait()

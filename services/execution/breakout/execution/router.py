@@ -44,6 +44,7 @@ from breakout.execution.broker import (
     ExchangeUnavailable,
     OrderRefused,
     OrderView,
+    at_start,
     outcome_events,
 )
 
@@ -87,7 +88,7 @@ class OrderRouter:
 
     async def run(self) -> None:
         """Record market rules, then route orders until `stop()`."""
-        await self.record_rules()
+        await at_start(self.record_rules, "market rules")
         await self.sync_log()
         # Orders without an answer at start may have been sent by a previous life just before
         # it died: give such a request time to land (or be refused as stale) before placing.

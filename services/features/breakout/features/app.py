@@ -55,7 +55,10 @@ def run(
     # The state holds minutes of trades per symbol: snapshot it every ~minute at full load,
     # not every 10k events.
     snapshot_every = int(os.environ.get("FEATURES_SNAPSHOT_EVERY", "200000"))
-    runtime = RuntimeConfig(snapshot_every=snapshot_every)
+    # Behind (a start-up's candle history, a restart), a bigger fetch is fewer commits, each
+    # one a turn at the store's writer lock behind ingest's COPYs; caught up, a fetch returns
+    # what has arrived at once, so the size costs no latency.
+    runtime = RuntimeConfig(snapshot_every=snapshot_every, fetch_batch=1024, commit_batch=1024)
     asyncio.run(
         run_process_application(name, core, settings, config=runtime, health_port=health_port)
     )

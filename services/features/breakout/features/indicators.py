@@ -73,7 +73,12 @@ def true_range(bar: Bar, previous_close: float) -> float:
 
 def bollinger_width(closes: list[float], k: float) -> float:
     """(upper - lower) / middle = 2 k sigma / mean, population sigma."""
-    return 2.0 * k * statistics.pstdev(closes) / statistics.fmean(closes)
+    # Two passes in floats with exact sums: `statistics.pstdev` computes in Fractions, which
+    # was a tenth of the features process's time on a start-up's candle history; this agrees
+    # with it to a few ulps (and with polars to 1e-9).
+    mean = math.fsum(closes) / len(closes)
+    variance = math.fsum((c - mean) * (c - mean) for c in closes) / len(closes)
+    return 2.0 * k * math.sqrt(variance) / mean
 
 
 def percentile_rank(values: list[float], x: float) -> float:
@@ -185,7 +190,7 @@ class CandleSeries:
         self.ema_slow.update(bar[4])
         self.bars.append(bar)
         if len(self.bars) >= self.config.bb_period:
-            closes = [b[4] for b in list(self.bars)[-self.config.bb_period :]]
+            closes = [self.bars[i][4] for i in range(-self.config.bb_period, 0)]
             self.widths.append(bollinger_width(closes, self.config.bb_std))
         return True
 

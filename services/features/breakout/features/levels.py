@@ -14,6 +14,7 @@ from typing import Literal
 from breakout.common.events.feat import Cascade, LevelsUpdated, PriceLevel
 from breakout.features.config import LevelsRules
 from breakout.features.indicators import Bar
+from breakout.features.structure import swing_at
 
 Kind = Literal["resistance", "support"]
 
@@ -118,10 +119,10 @@ def swings(bars: Sequence[Bar], k: int) -> tuple[list[float], list[float]]:
     """Swing highs and lows: a bar's extreme beyond the `k` bars on each side of it."""
     highs, lows = [], []
     for i in range(k, len(bars) - k):
-        around = [*bars[i - k : i], *bars[i + 1 : i + k + 1]]
-        if all(bars[i][2] > b[2] for b in around):
+        is_high, is_low = swing_at(bars, i, k)
+        if is_high:
             highs.append(bars[i][2])
-        if all(bars[i][3] < b[3] for b in around):
+        if is_low:
             lows.append(bars[i][3])
     return highs, lows
 

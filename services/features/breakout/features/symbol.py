@@ -6,7 +6,8 @@ every `activity_interval_s` boundary a `TradeActivity` is recorded (not while th
 had no trade for the longest window, beyond the first such one), every `book_interval_s` a
 `BookMetrics`. Density events are recorded as walls change; indicators at each closed
 candle; levels, order flow, structure, liquidity levels and Wyckoff ranges at each closed
-candle of the levels timeframe. Boundaries are multiples of their interval, so a replay
+candle of the levels timeframe (none of them for a fetched candle too old to matter, see
+`_superseded`). Boundaries are multiples of their interval, so a replay
 records the same samples at the same times whatever the events' arrival pattern.
 """
 
@@ -144,21 +145,23 @@ class SymbolFeatures:
             return []
         newest_ms = self.timers.newest_ms
         self.timers.newest_ms = max(newest_ms, candle.close_ts_ms)
+        if self._superseded(candle, newest_ms):
+            return []
         vwap = self.vwap.value(candle.close_ts_ms)
         indicators = series.indicators(self.exchange, self.symbol, vwap, reference)
         outputs: list[Output] = [("indicators", indicators)]
-        rules = self.config.levels_rules
-        if candle.timeframe == rules.timeframe and not self._superseded(candle, newest_ms):
+        if candle.timeframe == self.config.levels_rules.timeframe:
             outputs += self._levels_timeframe(list(series.bars), indicators.atr)
         return outputs
 
     def _superseded(self, candle: Candle, newest_ms: int) -> bool:
         """A fetched candle (history) older than a level may live, by the symbol's own time.
 
-        Its levels, order flow, structure and ranges would be superseded before anything
-        could act on them (a level lives `max_age_bars`): the series still takes the candle,
-        so the levels of the recent history are computed from the whole of it. Live candles
-        (built from trades) always are; candles read in time order (a backtest) never are
+        Its indicators, levels, order flow, structure and ranges would be superseded before
+        anything could act on them (a level lives `max_age_bars`; every reader of indicators
+        keeps the latest, or the one before it): the series still takes the candle, so the
+        outputs of the recent history are computed from the whole of it. Live candles (built
+        from trades) never are superseded; candles read in time order (a backtest) never are
         this old. Saves most of the start-up's work on a long history (docs/features.md).
         """
         max_age_ms = self.config.levels_rules.max_age_bars * TIMEFRAME_MS[candle.timeframe]

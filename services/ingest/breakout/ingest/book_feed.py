@@ -14,7 +14,7 @@ from typing import Any
 import ccxt
 import structlog
 
-from breakout.ingest.backoff import Backoff
+from breakout.common.backoff import Backoff
 from breakout.ingest.ccxt_adapter import MalformedPayload, is_crossed, to_book
 from breakout.ingest.context import LATENCY, IngestContext
 

@@ -14,6 +14,7 @@ import ccxt.pro
 import structlog
 from prometheus_client import Counter, Histogram
 
+from breakout.common.backoff import retrying
 from breakout.common.events import (
     Event,
     MarketDataGap,
@@ -23,7 +24,6 @@ from breakout.common.events import (
 )
 from breakout.common.events.md import Feed
 from breakout.common.ids import external_event_id
-from breakout.ingest.backoff import Backoff
 from breakout.ingest.ccxt_adapter import rate_checked
 from breakout.ingest.config import IngestConfig
 from breakout.ingest.ratelimit import Priority, RateLimited, RateLimiter
@@ -123,13 +123,11 @@ class IngestContext:
         For calls whose data would otherwise be missing (backfills): they wait out an outage
         or an open breaker rather than give up; cancelling the caller ends the wait.
         """
-        backoff = Backoff(base_s=0.2, max_s=10.0)
-        while True:
-            try:
-                return await self.rest(weight, priority, request)
-            except (ccxt.NetworkError, RateLimited) as failed:
-                log.warning("rest call failed; retrying", error=repr(failed)[:200])
-                await asyncio.sleep(backoff.next_delay_s())
+        return await retrying(
+            lambda: self.rest(weight, priority, request),
+            (ccxt.NetworkError, RateLimited),
+            what="rest call",
+        )
 
     def record(
         self, kind: str, symbol: str, items: Sequence[tuple[tuple[Any, ...], Event]]

@@ -13,9 +13,9 @@ from typing import Any
 import ccxt
 import structlog
 
+from breakout.common.backoff import Backoff
 from breakout.common.events import Candle, MarketTrade
 from breakout.common.events.md import TIMEFRAME_MS, Timeframe
-from breakout.ingest.backoff import Backoff
 from breakout.ingest.candles import CandleBuilder, Closed
 from breakout.ingest.ccxt_adapter import MalformedPayload, to_candle, to_trade
 from breakout.ingest.context import LATENCY, IngestContext

@@ -17,9 +17,9 @@ import asyncpg
 import structlog
 from prometheus_client import Counter, Histogram
 
+from breakout.common.backoff import Backoff
 from breakout.common.events import NewEvent
 from breakout.common.store.port import EventStore, StreamAppend
-from breakout.ingest.backoff import Backoff
 
 log = structlog.get_logger(__name__)
 

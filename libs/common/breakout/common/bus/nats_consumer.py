@@ -12,7 +12,7 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext, api
 from nats.js.errors import NotFoundError
 
-from breakout.common.bus.matching import matches_any
+from breakout.common.bus.matching import SubjectFilter, covering_filter, covers
 from breakout.common.bus.port import BusError, BusMessage, ConsumerConfig
 
 log = structlog.get_logger(__name__)
@@ -94,7 +94,7 @@ class NatsPullConsumer:
         self._js = js
         self._subscription = subscription
         self._prefix = prefix
-        self._client_filters = client_filters
+        self._client_filter = SubjectFilter(client_filters) if client_filters else None
 
     async def fetch(self, batch: int, timeout_s: float) -> list[BusMessage]:
         """Up to `batch` messages; an empty list if none arrived within `timeout_s`."""
@@ -111,7 +111,7 @@ class NatsPullConsumer:
                 raise BusError(f"fetch: {exc!r}") from exc
             mine: list[BusMessage] = []
             for msg in msgs:
-                if self._client_filters and not matches_any(self._client_filters, msg.subject):
+                if self._client_filter is not None and not self._client_filter.matches(msg.subject):
                     # Not one of our subjects (the server could not filter for us): settled
                     # for this consumer only, so acking it takes nothing from anyone else.
                     await msg.ack()
@@ -167,12 +167,33 @@ def _server_config(
     elif server_filters_many(client):
         server.filter_subjects = wire
     else:
-        # Servers before 2.10 silently ignore `filter_subjects`: the consumer reads the whole
-        # stream (still in its one order) and the client drops what is not its own.
+        # Servers before 2.10 silently ignore `filter_subjects`: the consumer reads the stream
+        # (still in its one order) narrowed to one filter covering them all where there is one
+        # (`md.>` for features: no feature, signal or order events), and the client drops
+        # what is not its own.
+        server.filter_subject = covering_filter(wire)
         version = client.connected_server_version
-        log.warning("nats.client_side_filter", durable=config.durable, server=str(version))
+        log.warning(
+            "nats.client_side_filter",
+            durable=config.durable,
+            server=str(version),
+            server_filter=server.filter_subject,
+        )
         return server, tuple(wire)
     return server, ()
+
+
+def _kept_filter(existing: str | None, client_filters: tuple[str, ...]) -> str | None:
+    """The one server filter of an existing durable filtered by the client (NATS < 2.10).
+
+    Such a server accepts a changed `filter_subject` on an existing consumer but then delivers
+    nothing more from it (tests/integration/test_bus_contract.py, "updated in place"); dropping
+    the filter is safe. So keep the filter it has while it still covers every wanted subject,
+    and read the whole stream otherwise.
+    """
+    if existing and all(covers(existing, wanted) for wanted in client_filters):
+        return existing
+    return None
 
 
 def _same(existing: api.ConsumerConfig, wanted: api.ConsumerConfig) -> bool:
@@ -203,6 +224,8 @@ async def bind_pull_consumer(
         # would restart it. A caller that wants a new start deletes the durable first.
         wanted.deliver_policy = existing.config.deliver_policy
         wanted.opt_start_seq = existing.config.opt_start_seq
+        if client_filters:
+            wanted.filter_subject = _kept_filter(existing.config.filter_subject, client_filters)
         if not _same(existing.config, wanted):
             await js.add_consumer(stream, wanted)  # same name: the server updates it in place
     subscription = await js.pull_subscribe_bind(durable=config.durable, stream=stream)

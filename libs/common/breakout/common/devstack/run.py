@@ -309,6 +309,10 @@ def run_command(  # noqa: PLR0917 - typer maps each option to a parameter
             "none: the simulator's own random market."
         ),
     ] = "demo",
+    features_per_group: Annotated[
+        bool,
+        typer.Option(help="One features process per symbol group (hundreds of symbols)."),
+    ] = False,
 ) -> None:
     """Run the whole system on this machine (what `make run` runs) until Ctrl-C."""
     if exchange not in ("sim", "binance"):
@@ -339,5 +343,6 @@ def run_command(  # noqa: PLR0917 - typer maps each option to a parameter
         # The gateway's control endpoints (kill switch) need a token: one for this run unless
         # the operator set their own (which the gateway inherits, and which is never printed).
         api_token="" if _operator_token() else secrets.token_urlsafe(24),
+        features_per_group=features_per_group,
     )
     raise typer.Exit(run_system(options, workdir, only=parse_only(only), summary=summary))

@@ -63,6 +63,9 @@ class RunOptions:
     sim_scenario: str = "demo"
     # The gateway's bearer token for this run (never logged: it reaches the gateway's env only).
     api_token: str = ""
+    # One features process per symbol group (as ingest runs) rather than one for every symbol:
+    # what hundreds of symbols need (docs/operations.md, "Capacity").
+    features_per_group: bool = False
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -167,9 +170,7 @@ def plan_services(options: RunOptions, free_port: Callable[[], int]) -> Plan:
             health(f"ingest-{group}", ("breakout-ingest", "--group", group), after=exchange)
         )
     # Features read their levels timeframe and walls from the preset, as signals do.
-    specs.append(
-        health("features", ("breakout-features", "run"), {"FEATURES_PRESET": options.preset})
-    )
+    specs += _features(options, health)
     # The demo polls the (simulated) feeds often, so a regime shows up in minutes, not hours.
     feeds = {"MACRO_POLL_INTERVAL_S": "120", "NEWS_POLL_INTERVAL_S": "30"}
     specs.append(health("regime", ("breakout-regime", "run"), feeds, after=exchange))
@@ -222,6 +223,19 @@ def parse_only(text: str) -> frozenset[str] | None:
     """`--only relay,ingest` as a set of names (None: everything)."""
     names = frozenset(n.strip() for n in text.split(",") if n.strip())
     return names or None
+
+
+def _features(options: RunOptions, health: Callable[..., ServiceSpec]) -> list[ServiceSpec]:
+    """One features process, or one per symbol group (each its own durable consumer, filtered
+    on its symbols, named as `FEATURES_GROUP` says)."""
+    argv, env = ("breakout-features", "run"), {"FEATURES_PRESET": options.preset}
+    if not options.features_per_group:
+        return [health("features", argv, env)]
+    return [
+        health(f"features-{group}", argv,
+               {**env, "FEATURES_SYMBOLS": ",".join(symbols), "FEATURES_GROUP": group})
+        for group, symbols in options.groups.items()
+    ]  # fmt: skip
 
 
 def selected(spec: ServiceSpec, only: frozenset[str] | None) -> bool:

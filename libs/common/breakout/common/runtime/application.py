@@ -26,7 +26,7 @@ import msgspec
 import structlog
 
 from breakout.common import metrics
-from breakout.common.bus.matching import matches_any
+from breakout.common.bus.matching import SubjectFilter
 from breakout.common.bus.port import Bus, BusError, BusMessage, ConsumerConfig, PullConsumer
 from breakout.common.clock import Clock, LiveClock
 from breakout.common.events import (
@@ -81,6 +81,9 @@ class ProcessApplication:
         self.config = config or RuntimeConfig()
         self.clock = clock or LiveClock()  # the shell's clock; the core never sees it
         self.checkpoint = 0
+        # Compiled once: a group's core has several filters per symbol, tried on every event
+        # read from the store.
+        self._subjects = SubjectFilter(core.subjects)
         self._since_snapshot = 0
         self._stopping = asyncio.Event()
         self._log = log.bind(consumer=name)
@@ -210,7 +213,7 @@ class ProcessApplication:
             await self.catch_up()
 
     def _selects(self, event: RecordedEvent) -> bool:
-        return matches_any(self.core.subjects, event.data.subject())
+        return self._subjects.matches(event.data.subject())
 
     # -- messages -------------------------------------------------------------------------
 
