@@ -45,3 +45,19 @@ def test_ccxt_keeps_at_most_trades_cache_trades_per_symbol() -> None:
         assert [t["id"] for t in kept] == [str(i) for i in range(70, 120)]  # the newest
     finally:
         asyncio.run(client.close())
+
+
+def test_the_trade_cache_keeps_the_loopback_options() -> None:
+    # Against exchange_sim ccxt must load spot markets only: margin and currency endpoints live
+    # on hosts the simulator is not (a lost option sent every load_markets to api.binance.com).
+    config = IngestConfig(
+        groups={"g": ("BTCUSDT",)}, group="g", base_url="http://127.0.0.1:1", trades_cache=50
+    )
+    client = exchange_client(config)
+    try:
+        assert client.options["tradesLimit"] == 50
+        assert client.options["fetchMargins"] is False
+        assert client.options["fetchCurrencies"] is False
+        assert client.options["fetchMarkets"]["types"] == ["spot"]
+    finally:
+        asyncio.run(client.close())

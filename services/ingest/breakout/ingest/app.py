@@ -33,7 +33,8 @@ def exchange_client(config: IngestConfig) -> ccxt.pro.Exchange:
         secret=os.environ.get("EXCHANGE_API_SECRET"),
         enable_rate_limit=False,  # our limiter paces every REST call
     )
-    options["options"] = {"tradesLimit": config.trades_cache}
+    # Added to the loopback options (spot only, no margin endpoints), never in place of them.
+    options.setdefault("options", {})["tradesLimit"] = config.trades_cache
     return pro_exchange(config.exchange, options)
 
 
