@@ -210,7 +210,8 @@ async def test_ingest_started_before_the_exchange_waits_for_it(store_dsn: str) -
         async with running_ingest(config, store_dsn) as service:
 
             async def retrying() -> bool:
-                return sum(e["event"] == "rest call failed; retrying" for e in logs) >= 2
+                retries = [e for e in logs if e["event"] == "call failed; retrying"]
+                return sum(e.get("what") == "rest call" for e in retries) >= 2
 
             await wait_until(retrying)
             assert not service.feeds and service.failure is None
