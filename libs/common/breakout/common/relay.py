@@ -256,8 +256,9 @@ class Relay:
             raise RelayError(
                 f"cannot route event {event.event_id} at position {event.position}: {exc}"
             ) from exc
-        # The envelope in the body carries position, type and stream; the only header is the
-        # id, because every header is parsed per message by client and server alike.
+        # The envelope in the body carries position, type and stream; the relay's only header
+        # of its own is the id (the bus adds the chaining pair), because every header is
+        # parsed per message by client and server alike.
         return OutgoingMessage(
             subject=subject, payload=encode_wire(event), msg_id=str(event.event_id)
         )
