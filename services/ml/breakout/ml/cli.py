@@ -68,18 +68,19 @@ def _sample_files(data: str) -> list[Path]:
     return files
 
 
-def collect(
+def collect(  # noqa: PLR0917 - the options `train` and `evaluate` share, as typed
     data: str,
-    *,
     preset: str,
-    seeds: list[int],
-    symbols: list[str],
+    seeds_text: str,
+    symbols_text: str,
     minutes: int,
     trade_rate: float,
-    script: bool = True,
+    script: bool,
 ) -> tuple[list[Sample], dict[str, Any]]:
     """Samples from sim backtests (seed k's session starts k session lengths after the sim
     start, so sessions do not overlap in time) or from saved files."""
+    seeds = _ints(seeds_text)
+    symbols = [s for s in symbols_text.split(",") if s]
     if data != "sim":
         files = _sample_files(data)
         return dataset.load(files), {"data": [str(f) for f in files]}
@@ -164,15 +165,7 @@ def train(  # noqa: PLR0917 - typer maps each option to a parameter
     ] = None,
 ) -> None:
     """Label backtest signals, cross-validate walk-forward, fit and save the ensemble."""
-    samples, training = collect(
-        data,
-        preset=preset,
-        seeds=_ints(seeds),
-        symbols=[s for s in symbols.split(",") if s],
-        minutes=minutes,
-        trade_rate=trade_rate,
-        script=script,
-    )
+    samples, training = collect(data, preset, seeds, symbols, minutes, trade_rate, script)
     if save_samples is not None:
         dataset.save(dataset.ordered(samples), save_samples)
     positives = sum(s.label for s in samples)
@@ -227,15 +220,7 @@ def evaluate(  # noqa: PLR0917 - typer maps each option to a parameter
 ) -> None:
     """Score a saved model on labelled signals (held-out seeds or sample files)."""
     loaded = _load(model, models_dir)
-    samples, _ = collect(
-        data,
-        preset=preset,
-        seeds=_ints(seeds),
-        symbols=[s for s in symbols.split(",") if s],
-        minutes=minutes,
-        trade_rate=trade_rate,
-        script=script,
-    )
+    samples, _ = collect(data, preset, seeds, symbols, minutes, trade_rate, script)
     if not samples:
         console.print("[red]error:[/] no labelled signals in the data")
         raise typer.Exit(2)
