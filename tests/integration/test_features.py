@@ -200,6 +200,47 @@ async def test_a_symbol_group_instance_records_only_its_symbols(
     assert {e.stream.split("-", 1)[1] for e in recorded} == {"binance.ETHUSDT"}
 
 
+async def test_a_group_and_the_unlisted_instance_split_the_symbols_without_a_gap_or_overlap(
+    infra: InfraSettings, bus_prefix: str
+) -> None:
+    inputs = md_inputs()
+    single = await live_run(infra, f"{bus_prefix}one", inputs)
+    async with open_stack("real", infra, f"{bus_prefix}split") as stack:
+        last_input = await append_all(stack.store, inputs)
+        relay = Relay(stack.store, stack.bus, stack.leader("relay"))
+        await relay.publish_pending()
+        cores = {
+            "features-eth": FeaturesCore(FeaturesConfig(symbols=("ETHUSDT",))),
+            "features-unlisted": FeaturesCore(FeaturesConfig(exclude=("ETHUSDT",))),
+        }
+        apps = [
+            ProcessApplication(name, core, stack.store, stack.bus, config=FAST)
+            for name, core in cores.items()
+        ]
+        tasks = [asyncio.create_task(app.run()) for app in apps]
+        # The group's checkpoint moves on what its filter lets through: its symbol, BTC candles.
+        read_by_eth = max(
+            e.position
+            for e in await stack.store.read_all(limit=100_000, filter=MARKET_DATA)
+            if e.data.symbol == "ETHUSDT" or isinstance(e.data, Candle)  # type: ignore[attr-defined]
+        )
+        wanted = (read_by_eth, last_input)
+        await _until(lambda: all(a.checkpoint >= w for a, w in zip(apps, wanted, strict=True)))
+        for app in apps:
+            app.stop()
+        await asyncio.gather(*tasks)
+        split = await stack.store.read_all(limit=100_000, filter=FEATURES)
+    by_symbol = Counter(e.stream.rpartition(".")[2] for e in split)
+    assert by_symbol.keys() == {"BTCUSDT", "ETHUSDT"}
+
+    # Split or not, every symbol's features are the same events (ids aside: they name the
+    # consumer), each recorded once.
+    def contents(events: list[RecordedEvent]) -> Counter[tuple[str, bytes]]:
+        return Counter((e.stream, msgspec.json.encode(e.data)) for e in events)
+
+    assert contents(split) == contents(single)
+
+
 async def test_diag_commands_print_what_was_recorded(infra: InfraSettings, bus_prefix: str) -> None:
     async with open_stack("real", infra, bus_prefix) as stack:
         await append_all(stack.store, md_inputs())

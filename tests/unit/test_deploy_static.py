@@ -29,6 +29,7 @@ from yamllint import linter
 from breakout.common.bus.nats import stream_subjects
 from breakout.common.bus.permissions import SERVICE_USERS, publish_allow, render_authorization
 from breakout.common.devstack.services import RunOptions, parse_groups, plan_services, script_path
+from breakout.common.groups import UNLISTED
 from breakout.gateway.readmodels.registry import ReadModels
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,9 +156,12 @@ def test_the_gateway_user_owns_every_read_model_consumer() -> None:
 
 def test_every_bus_service_logs_in_as_its_own_user() -> None:
     for user in SERVICE_USERS:
-        compose_env = SERVICES[user.name]["environment"]
-        assert compose_env["NATS_USER"] == user.name
-        assert user.password_env in compose_env["NATS_PASSWORD"]
+        family = [s for n, s in SERVICES.items() if n.partition("-")[0] == user.name]
+        assert family, user.name
+        for service in family:
+            compose_env = service["environment"]
+            assert compose_env["NATS_USER"] == user.name
+            assert user.password_env in compose_env["NATS_PASSWORD"]
         assert user.password_env in SERVICES["nats"]["environment"]
 
 
@@ -191,6 +195,23 @@ def test_ingest_groups_match_the_ingest_services_everywhere() -> None:
         assert command[command.index("--group") + 1] == name.removeprefix("ingest-")
 
 
+def test_features_run_one_per_ingest_group_and_one_for_unlisted_symbols_everywhere() -> None:
+    env_example = (DEPLOY / ".env.example").read_text()
+    groups_line = next(x for x in env_example.splitlines() if x.startswith("INGEST_GROUPS="))
+    expected = {f"features-{g}" for g in [*parse_groups(groups_line.partition("=")[2]), UNLISTED]}
+    assert {n for n in SERVICES if n.startswith("features")} == expected
+    features_user = next(user for user in SERVICE_USERS if user.name == "features")
+    assert expected <= set(features_user.consumers)  # each may create its durable consumer
+    workloads = _workloads("live")
+    assert {n for n in workloads if n.startswith("features")} == expected
+    for name in expected:
+        group = name.removeprefix("features-")
+        assert SERVICES[name]["environment"]["FEATURES_GROUP"] == group
+        env = {var["name"]: var.get("value") for var in _containers(workloads[name])[0]["env"]}
+        assert env["FEATURES_GROUP"] == group
+        assert env["FEATURES_PRESET"] == "$(BREAKOUT_PRESET)"
+
+
 @pytest.mark.parametrize("overlay", ["sim", "live"])
 def test_every_compose_service_has_its_workload_in_kubernetes(overlay: str) -> None:
     workloads = _workloads(overlay)
@@ -204,7 +225,8 @@ def test_every_compose_service_has_its_workload_in_kubernetes(overlay: str) -> N
 
 
 def test_compose_kubernetes_and_make_run_start_the_same_commands() -> None:
-    plan = plan_services(RunOptions(groups=parse_groups("majors=BTCUSDT;alts=ETHUSDT")), _ports())
+    groups = parse_groups("majors=BTCUSDT;alts=ETHUSDT")
+    plan = plan_services(RunOptions(groups=groups, features_per_group=True), _ports())
     workloads = _workloads("sim")
     for spec in plan.services:
         compose_cmd = SERVICES[spec.name]["command"]

@@ -23,6 +23,7 @@ from breakout.common.devstack.services import (
 from breakout.common.devstack.summary import StoreSummary, fields_of
 from breakout.common.devstack.supervisor import Backoff
 from breakout.common.events import StoredEvent
+from breakout.features.config import FeaturesConfig
 
 GROUPS = parse_groups("majors=BTCUSDT,ETHUSDT;alts=SOLUSDT")
 
@@ -77,11 +78,19 @@ def test_the_demo_runs_the_scenario_and_features_follow_the_preset() -> None:
 
 
 def test_features_can_run_one_process_per_symbol_group() -> None:
-    specs = _plan(features_per_group=True, preset="demo")
-    assert {n for n in specs if n.startswith("features")} == {"features-majors", "features-alts"}
+    plan = plan_services(
+        RunOptions(groups=GROUPS, features_per_group=True, preset="demo"), _ports()
+    )
+    specs = {spec.name: spec for spec in plan.services}
+    names = {"features-majors", "features-alts", "features-unlisted"}
+    assert {n for n in specs if n.startswith("features")} == names
     alts = specs["features-alts"].env
-    assert alts["FEATURES_SYMBOLS"] == ",".join(GROUPS["alts"])
     assert (alts["FEATURES_GROUP"], alts["FEATURES_PRESET"]) == ("alts", "demo")
+    # Each reads its symbols from the group table every service is given, as ingest does.
+    config = FeaturesConfig.from_env({**plan.env, **alts})
+    assert config.symbols == GROUPS["alts"]
+    unlisted = FeaturesConfig.from_env({**plan.env, **specs["features-unlisted"].env})
+    assert (unlisted.symbols, unlisted.exclude) == ((), (*GROUPS["majors"], *GROUPS["alts"]))
 
 
 def test_every_service_gets_its_own_port() -> None:

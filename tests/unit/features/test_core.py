@@ -119,8 +119,23 @@ def test_a_symbol_group_reads_its_symbols_and_the_reference_candles() -> None:
     }
     last = [e.event for e in outputs if isinstance(e.event, IndicatorsUpdated)][-1]
     assert last.corr_reference is not None  # BTC candles were read, not recorded
-    with pytest.raises(ValueError, match="not in this instance's group"):
-        core.handle(recorded(trade(T0_MS, symbol="SOLUSDT"), 999))
+    # Another instance's symbol (a filter wider than the group) is left to that instance.
+    assert core.handle(recorded(trade(T0_MS, symbol="SOLUSDT"), 999)) == []
+    assert "binance:SOLUSDT" not in core.symbols
+
+
+def test_the_unlisted_instance_reads_everything_and_keeps_only_what_no_group_lists() -> None:
+    core = FeaturesCore(FeaturesConfig(exclude=("ETHUSDT", "SOLUSDT")))
+    assert "md.trade.*.*" in core.subjects
+    outputs = []
+    for i, event in enumerate(market(seconds=90)):
+        outputs += core.handle(recorded(event, i + 1))
+        for symbol in ("ETHUSDT", "SOLUSDT"):
+            other = msgspec.structs.replace(event, symbol=symbol)
+            assert core.handle(recorded(other, 10_000 + i)) == []
+    assert outputs
+    assert {e.stream.rpartition(".")[2] for e in outputs} == {"BTCUSDT"}
+    assert set(core.symbols) == {"binance:BTCUSDT"}
 
 
 def test_snapshot_restore_continues_identically() -> None:

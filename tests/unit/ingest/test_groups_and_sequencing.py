@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from breakout.common.events import MarketTrade
-from breakout.ingest.groups import GroupConfigError, owned, owner_of, parse_groups
+from breakout.common.groups import GroupConfigError, owned, owner_of, parse_groups
 from breakout.ingest.sequencing import TradeHole, TradeSequencer
 
 
@@ -25,6 +25,7 @@ def test_listed_symbols_belong_to_their_group() -> None:
         ("a=BTCUSDT;a=ETHUSDT", "defined twice"),
         ("BTCUSDT", "must look like"),
         ("", "no symbol group"),
+        ("unlisted=BTCUSDT", "names the symbols no group lists"),
     ],
 )
 def test_bad_group_tables_are_refused(spec: str, message: str) -> None:

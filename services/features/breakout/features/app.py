@@ -2,9 +2,11 @@
 
 Configuration from the environment: `DATABASE_URL`, `NATS_URL`, `BREAKOUT_BUS_PREFIX` (the
 infrastructure), `FEATURES_CONFIG` (JSON of `FeaturesConfig`, optional), `FEATURES_SYMBOLS`
-(`BTCUSDT,ETHUSDT`: run for this symbol group only), `FEATURES_GROUP` (the group's name, which
-names the durable consumer), `FEATURES_HEALTH_PORT` (serve /health and /metrics),
-`FEATURES_SNAPSHOT_EVERY` (events between state snapshots, 200,000).
+(`BTCUSDT,ETHUSDT`: run for these symbols only), `FEATURES_GROUP` (the group's name, which
+names the durable consumer; without `FEATURES_SYMBOLS`, the symbols that group lists in ingest's
+`INGEST_GROUPS`, and `unlisted` for every symbol no group lists), `FEATURES_HEALTH_PORT`
+(serve /health and /metrics), `FEATURES_SNAPSHOT_EVERY` (events between state snapshots,
+200,000).
 `diag l2` and `diag levels` print what the detectors recorded for a symbol (the design's
 `diag-l2` / `diag-levels`).
 """
@@ -33,11 +35,12 @@ cli = typer.Typer(name="breakout-features", no_args_is_help=True, add_completion
 
 def consumer_name(config: FeaturesConfig, group: str | None) -> str:
     """The durable consumer's name: one per symbol group, so groups keep their own checkpoints."""
-    if not config.symbols:
+    if not config.symbols and not config.exclude:
         return "features"
     if group:
         return f"features-{group}"
-    digest = hashlib.sha256(",".join(sorted(config.symbols)).encode()).hexdigest()[:10]
+    owned = ",".join(sorted(config.symbols)) or "!" + ",".join(sorted(config.exclude))
+    digest = hashlib.sha256(owned.encode()).hexdigest()[:10]
     return f"features-{digest}"
 
 

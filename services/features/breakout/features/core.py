@@ -8,6 +8,8 @@ replay of the same inputs yields the same events with the same ids.
 
 With `symbols` configured the instance subscribes to those symbols only (plus the candles of
 the correlation reference, BTC, which it reads but records nothing for unless it owns it).
+With `exclude` it subscribes to every symbol and ignores the excluded ones, which other
+instances own (the `unlisted` group: symbols asked for at run time that no group lists).
 """
 
 from __future__ import annotations
@@ -65,6 +67,8 @@ class FeaturesCore:
         self.config = config or FeaturesConfig()
         self.symbols: dict[str, SymbolFeatures] = {}
         self.reference_symbol = self.config.indicators.correlation_symbol
+        self._owned = frozenset(self.config.symbols)
+        self._excluded = frozenset(self.config.exclude)
         self.subjects = self._subjects()
 
     def _subjects(self) -> tuple[str, ...]:
@@ -86,12 +90,14 @@ class FeaturesCore:
 
     def owns(self, symbol: str) -> bool:
         """Whether this instance records features for `symbol`."""
-        return not self.config.symbols or symbol in self.config.symbols
+        return symbol in self._owned if self._owned else symbol not in self._excluded
 
     def handle(self, event: RecordedEvent) -> Sequence[Emit]:
         """Fold one market-data event in; return the feature events it completes."""
         data = event.data
         match data:
+            case MarketTrade() | BookSnapshot() if not self.owns(data.symbol):
+                outputs = []  # another instance's symbol (a filter wider than the group)
             case MarketTrade():
                 outputs = self._features(data.exchange, data.symbol).on_trade(data)
             case BookSnapshot():

@@ -7,7 +7,7 @@ import os
 import msgspec
 
 from breakout.common.events.md import Timeframe
-from breakout.ingest.groups import parse_groups
+from breakout.common.groups import parse_groups
 
 DEFAULT_TIMEFRAMES: tuple[Timeframe, ...] = ("1m", "5m", "15m", "1h")
 

@@ -11,10 +11,10 @@ import structlog
 
 from breakout.common.events import SubscriptionRequested, md_stream
 from breakout.common.events.md import Timeframe
+from breakout.common.groups import owner_of
 from breakout.common.store.port import EventFilter, EventStore, follow
 from breakout.ingest.ccxt_adapter import MalformedPayload, to_ticker
 from breakout.ingest.context import IngestContext
-from breakout.ingest.groups import owner_of
 from breakout.ingest.ratelimit import Priority, RateLimited
 from breakout.ingest.symbol_feed import SymbolFeed
 

@@ -49,7 +49,9 @@ class BusUser:
 
 SERVICE_USERS: tuple[BusUser, ...] = (
     BusUser("relay", publishes_events=True, manages_stream=True),
-    BusUser("features", consumers=("features", "features-majors", "features-alts")),
+    BusUser(
+        "features", consumers=("features", "features-majors", "features-alts", "features-unlisted")
+    ),
     BusUser("regime", consumers=("regime",)),
     BusUser("signals", consumers=tuple(f"signals-{p}" for p in PRESETS)),
     BusUser("risk", consumers=("risk",)),

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from breakout.common.groups import UNLISTED
+from breakout.common.groups import parse_groups as shared_parse_groups
+
 Exchange = Literal["sim", "binance"]
 
 DEFAULT_SYMBOL_GROUPS = (
@@ -84,16 +87,11 @@ class Plan:
 
 
 def parse_groups(text: str) -> dict[str, tuple[str, ...]]:
-    """`majors=BTCUSDT,ETHUSDT;alts=SOLUSDT` as a group table (ingest validates it in depth)."""
-    groups: dict[str, tuple[str, ...]] = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        name, sep, symbols = part.partition("=")
-        listed = tuple(s.strip().upper() for s in symbols.split(",") if s.strip())
-        if not sep or not name.strip() or not listed or name.strip() in groups:
-            raise ValueError(f"symbol group {part!r} must look like 'name=SYM1,SYM2', once each")
-        groups[name.strip()] = listed
-    if not groups:
-        raise ValueError("no symbol group given")
+    """`majors=BTCUSDT,ETHUSDT;alts=SOLUSDT` as a group table; a dev run lists every symbol."""
+    groups = shared_parse_groups(text)
+    empty = [name for name, symbols in groups.items() if not symbols]
+    if empty:
+        raise ValueError(f"symbol group {empty[0]!r} lists no symbol: 'name=SYM1,SYM2'")
     return groups
 
 
@@ -227,15 +225,13 @@ def parse_only(text: str) -> frozenset[str] | None:
 
 def _features(options: RunOptions, health: Callable[..., ServiceSpec]) -> list[ServiceSpec]:
     """One features process, or one per symbol group (each its own durable consumer, filtered
-    on its symbols, named as `FEATURES_GROUP` says)."""
+    on the symbols its group lists in `INGEST_GROUPS`) and one for the symbols no group lists
+    (those the scanner asks ingest for at run time)."""
     argv, env = ("breakout-features", "run"), {"FEATURES_PRESET": options.preset}
     if not options.features_per_group:
         return [health("features", argv, env)]
-    return [
-        health(f"features-{group}", argv,
-               {**env, "FEATURES_SYMBOLS": ",".join(symbols), "FEATURES_GROUP": group})
-        for group, symbols in options.groups.items()
-    ]  # fmt: skip
+    groups = [*options.groups, UNLISTED]
+    return [health(f"features-{g}", argv, {**env, "FEATURES_GROUP": g}) for g in groups]
 
 
 def selected(spec: ServiceSpec, only: frozenset[str] | None) -> bool:

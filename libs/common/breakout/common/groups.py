@@ -6,12 +6,21 @@ scanner asks for at run time) goes to the group that wins rendezvous hashing ove
 names: stable across processes and restarts, and adding a group moves only the symbols that
 group wins. A Postgres advisory lock per group (in the shell) keeps a second process of the
 same group a standby, so two processes never ingest one symbol.
+
+Features split the same way (`FEATURES_GROUP`): one process per listed group, filtered on that
+group's symbols, and one for `UNLISTED`, the symbols no group lists, whichever ingest group
+hashing gave them to. A consumer's subject filter must be known when it starts, and hashing
+only names a symbol's owner once the symbol is asked for, so the run-time symbols get a process
+of their own rather than a filter no group could write in advance.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
+
+# The features group of the symbols no group lists (`FEATURES_GROUP=unlisted`).
+UNLISTED = "unlisted"
 
 
 class GroupConfigError(ValueError):
@@ -37,6 +46,8 @@ def validate_groups(groups: Mapping[str, Sequence[str]]) -> None:
     """Refuse an empty table and any symbol listed by two groups."""
     if not groups:
         raise GroupConfigError("no symbol group is defined")
+    if UNLISTED in groups:
+        raise GroupConfigError(f"{UNLISTED!r} names the symbols no group lists; pick another name")
     seen: dict[str, str] = {}
     for name, symbols in groups.items():
         for symbol in symbols:
@@ -61,3 +72,8 @@ def owner_of(symbol: str, groups: Mapping[str, Sequence[str]]) -> str:
 def owned(symbols: Sequence[str], group: str, groups: Mapping[str, Sequence[str]]) -> list[str]:
     """The subset of `symbols` that `group` owns, order kept."""
     return [s for s in symbols if owner_of(s, groups) == group]
+
+
+def listed(groups: Mapping[str, Sequence[str]]) -> tuple[str, ...]:
+    """Every symbol some group lists, in group order."""
+    return tuple(symbol for symbols in groups.values() for symbol in symbols)
