@@ -6,6 +6,7 @@ from typing import Any
 
 import ccxt.pro
 import pytest
+from structlog.testing import capture_logs
 
 from breakout.common.bus import ConsumerConfig, NatsBus
 from breakout.common.config import InfraSettings
@@ -23,6 +24,7 @@ from breakout.common.exchange import ccxt_config
 from breakout.common.leader import InMemoryLeaderLock
 from breakout.common.relay import Relay
 from breakout.common.store import PostgresEventStore
+from breakout.exchange_sim.state import wall_clock_ms
 from breakout.exchange_sim.testing import running_sim
 from tests.integration.ingest_support import (
     assert_consecutive,
@@ -113,6 +115,45 @@ async def test_trades_books_candles_and_tickers_arrive_with_the_exchanges_values
         tickers = await _of(store_dsn, "ticker", venue, "BTCUSDT", Ticker24h)
         assert tickers
         assert tickers[-1].high >= tickers[-1].last >= tickers[-1].low > 0
+
+
+async def test_an_exchange_clock_behind_ours_still_gives_whole_candles(
+    store_dsn: str,  # noqa: F811
+) -> None:
+    # The exchange's clock ten minutes behind ours (as a backlog would look): candles must
+    # close on the exchange's time, not ours, or every minute's trades arrive as late prints
+    # and the still-open kline is taken for a closed one.
+    venue = unique_venue()
+    behind_ms = 600_000
+    start_ms = wall_clock_ms() - behind_ms
+    async with running_sim(["BTCUSDT"], seed=5, speed=12, start_ms=start_ms) as sim:
+        config = ingest_config(sim.base_url, venue, {"all": ("BTCUSDT",)}, "all")
+        with capture_logs() as logs:
+            async with running_ingest(config, store_dsn):
+
+                async def built_candles() -> bool:
+                    candles = await _of(store_dsn, "candle.1m", venue, "BTCUSDT", Candle)
+                    return sum(c.source == "trades" for c in candles) >= 3
+
+                await wait_until(built_candles, timeout_s=90)
+        (clock,) = [e for e in logs if e["event"] == "exchange clock"]
+        assert clock["offset_ms"] < -behind_ms // 2
+        candles = await _of(store_dsn, "candle.1m", venue, "BTCUSDT", Candle)
+        client = ccxt.pro.binance(ccxt_config("binance", sim.base_url, enable_rate_limit=False))
+        try:
+            exchange_now = await client.fetch_time()
+            assert candles[-1].close_ts_ms < exchange_now  # nothing still open was recorded
+            for candle in candles[-6:]:
+                (kline,) = await client.fetch_ohlcv(
+                    "BTC/USDT", "1m", since=candle.open_ts_ms, limit=1
+                )
+                got = (candle.open_ts_ms, candle.open, candle.high, candle.low, candle.close)
+                assert got == tuple(kline[:5]), candle.source
+                assert candle.volume == pytest.approx(kline[5], rel=1e-9)
+        finally:
+            await client.close()
+    mismatches = await stream_events(store_dsn, "candle_mismatch", venue, "BTCUSDT")
+    assert mismatches == []
 
 
 async def test_recorded_market_data_reaches_the_bus_in_store_order(

@@ -98,16 +98,39 @@ class IngestContext:
         self.writer = writer
         self.now_ms = now_ms
         self.producer = f"ingest.{config.group}"
-        self._exchange_seen_ms = 0
+        self._exchange_seen_ms = 0  # the newest exchange time a print carried
+        self._seen_at_ms = 0  # our clock when it arrived
+        self.clock_offset_ms = 0  # the exchange's clock minus ours, from its server time
         self.history = HistoryGate(config.history_concurrency)
 
     def saw_exchange_time(self, ts_ms: int) -> None:
-        """Note an exchange timestamp (the exchange's clock may run ahead of ours)."""
-        self._exchange_seen_ms = max(self._exchange_seen_ms, ts_ms)
+        """Note the exchange time a print carried."""
+        if ts_ms > self._exchange_seen_ms:
+            self._exchange_seen_ms = ts_ms
+            self._seen_at_ms = self.now_ms()
 
     def exchange_now_ms(self) -> int:
-        """Our best view of the exchange's clock: the later of ours and the newest print."""
-        return max(self.now_ms(), self._exchange_seen_ms)
+        """Where the feed stands on the exchange's clock: what decides that a candle is over.
+
+        The newest print's exchange time, advanced by our clock since it arrived (so quiet
+        minutes still close); before any print, our clock corrected by the exchange's server
+        time (`sync_clock`). Not our clock alone: when ingest works through a backlog, or the
+        exchange's clock is behind ours, our clock would close a minute while its trades are
+        still on their way, leave them out of the built candle as late prints, and take the
+        exchange's still-open kline for a closed one.
+        """
+        now = self.now_ms()
+        if not self._exchange_seen_ms:
+            return now + self.clock_offset_ms
+        return self._exchange_seen_ms + (now - self._seen_at_ms)
+
+    async def sync_clock(self) -> None:
+        """Measure the exchange's clock against ours (its server time, at the mid round trip)."""
+        sent = self.now_ms()
+        server: int = await self.rest_retrying(1, Priority.LIVE, self.client.fetch_time)
+        received = self.now_ms()
+        self.clock_offset_ms = int(server) - (sent + received) // 2
+        log.info("exchange clock", offset_ms=self.clock_offset_ms, rtt_ms=received - sent)
 
     async def rest(
         self, weight: float, priority: Priority, request: Callable[[], Awaitable[T]]

@@ -43,6 +43,7 @@ class IngestService:
         # markets first) or busy would otherwise put the whole process into a restart loop.
         await self.ctx.rest_retrying(20, Priority.LIVE, client.load_markets)
         log.info("markets loaded", markets=len(client.markets or {}))
+        await self.ctx.sync_clock()  # where candles start and end before the first print
         writer = asyncio.create_task(self.ctx.writer.run(), name="md-writer")
         helpers = [
             asyncio.create_task(self._tickers(), name="tickers"),
