@@ -188,26 +188,34 @@ class SignalsCore:
         return outputs
 
     def _after_market(self, view: SymbolView, data: Event) -> list[tuple[TradeSide, Decision]]:
-        decisions: list[tuple[TradeSide, Decision]] = []
-        timeframe = self.preset.levels_rules.timeframe
-        for side in self.sides:
-            machine = self._machine(view.symbol, side)
-            gate = self._gate(view)
-            match data:
-                case IndicatorsUpdated() if data.timeframe == timeframe:
-                    # Found by its open time: the features service lags the market data (a
-                    # replay appends all candles first), so later candles may be here already.
-                    candle = next(
-                        (c for c in reversed(view.candles) if c.open_ts_ms == data.open_ts_ms),
-                        None,
-                    )
-                    if candle is not None:
-                        decisions += [(side, d) for d in machine.on_bar(gate, candle, data)]
-                case DensityEaten() | DensityRemoved():
-                    wall = view.walls.get(data.wall_id)
-                    if wall is not None:
-                        decisions += [(side, d) for d in machine.on_wall(gate, wall, view.ts_ms)]
-        return decisions
+        # Most market events (book metrics, activity, tickers, walls appearing) only update the
+        # view: they reach no rule, so they build no gate (a wall a second per symbol is usual).
+        match data:
+            case IndicatorsUpdated() if data.timeframe == self.preset.levels_rules.timeframe:
+                # Found by its open time: the features service lags the market data (a replay
+                # appends all candles first), so later candles may be here already.
+                candle = next(
+                    (c for c in reversed(view.candles) if c.open_ts_ms == data.open_ts_ms), None
+                )
+                if candle is None:
+                    return []
+                gate = self._gate(view)
+                return [
+                    (side, d)
+                    for side in self.sides
+                    for d in self._machine(view.symbol, side).on_bar(gate, candle, data)
+                ]
+            case DensityEaten() | DensityRemoved():
+                wall = view.walls.get(data.wall_id)
+                if wall is None:
+                    return []
+                gate = self._gate(view)
+                return [
+                    (side, d)
+                    for side in self.sides
+                    for d in self._machine(view.symbol, side).on_wall(gate, wall, view.ts_ms)
+                ]
+        return []
 
     def _structure(self, view: SymbolView, data: Event) -> list[tuple[TradeSide, Decision]]:
         decisions: list[tuple[TradeSide, Decision]] = []
