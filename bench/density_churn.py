@@ -4,8 +4,9 @@ Steps a few `exchange_sim` markets (no server: the market model itself) for some
 minutes, snapshots each book's top `--depth` levels every second as ingest does, and runs the
 features' `DensityDetector` over the snapshots and trades. Prints density events per symbol per
 second by type and removal cause, lifetimes, strengths, how many walls sit at the snapshot's
-deepest bucket, how often a removed bucket is detected again within seconds, and how many of
-the simulator's own walls (`walls.py`) were ever in view.
+deepest bucket or at the touch, how often a removed bucket is detected again within seconds,
+how many pulled walls the price had moved through, how many detections sit on one of the
+simulator's own walls (`walls.py`), and how many big levels are still there a second later.
 
 `python -m bench.density_churn --minutes 10` (writes nothing; `--config '{"k_density": 7}'`
 tries other `DensityConfig` values).
@@ -24,6 +25,7 @@ from breakout.common.events import BookSnapshot, Event, MarketTrade
 from breakout.common.events.feat import DensityDetected, DensityEaten, DensityRemoved
 from breakout.exchange_sim.market import MarketConfig, SymbolMarket
 from breakout.exchange_sim.specs import make_spec
+from breakout.exchange_sim.tape import Print
 from breakout.features.book import TickSize
 from breakout.features.config import DensityConfig
 from breakout.features.density import DensityDetector
@@ -46,12 +48,11 @@ class Tally:
     events: list[Event] = field(default_factory=list)
     edge_detected: int = 0
     redetected: int = 0
-    sim_walls: Counter[str] = field(default_factory=Counter)
-    sim_walls_in_view: int = 0
     detected_on_sim_wall: int = 0
     touch_detected: int = 0
     big_levels: int = 0
     big_levels_kept: int = 0
+    pulled_crossed: int = 0
 
 
 def recorded_stream(
@@ -77,17 +78,17 @@ def recorded_stream(
     return out
 
 
-def _trade(symbol: str, market: SymbolMarket, printed: object) -> MarketTrade:
+def _trade(symbol: str, market: SymbolMarket, printed: Print) -> MarketTrade:
     spec = market.spec
     return MarketTrade(
         exchange="binance",
         symbol=symbol,
-        trade_id=printed.trade_id,  # type: ignore[attr-defined]
-        price=spec.price_float(printed.price),  # type: ignore[attr-defined]
-        qty=spec.qty_float(printed.lots),  # type: ignore[attr-defined]
-        side="sell" if printed.buyer_maker else "buy",  # type: ignore[attr-defined]
-        exchange_ts_ms=printed.ts_ms,  # type: ignore[attr-defined]
-        received_ts_ms=printed.ts_ms,  # type: ignore[attr-defined]
+        trade_id=printed.trade_id,
+        price=spec.price_float(printed.price),
+        qty=spec.qty_float(printed.lots),
+        side="sell" if printed.buyer_maker else "buy",
+        exchange_ts_ms=printed.ts_ms,
+        received_ts_ms=printed.ts_ms,
     )
 
 
@@ -126,9 +127,15 @@ def run_detector(
         events = detector.on_book(item, tick)
         tally.events += events
         for event in events:
-            key = (event.side, event.price_low) if hasattr(event, "side") else None
             if isinstance(event, DensityRemoved):
-                removed_at[key] = event.ts_ms  # type: ignore[index]
+                removed_at[(event.side, event.price_low)] = event.ts_ms
+                # Pulled as the price moved through it: the best level is now past the wall.
+                crossed = (
+                    event.price_low > item.bids[0][0]
+                    if event.side == "bid"
+                    else event.price_high < item.asks[0][0]
+                )
+                tally.pulled_crossed += event.cause == "pulled" and crossed
             elif isinstance(event, DensityDetected):
                 levels = item.bids if event.side == "bid" else item.asks
                 deepest = levels[-1][0]
@@ -138,11 +145,10 @@ def run_detector(
                     tally.edge_detected += 1
                 walls = SIM_WALLS.get(event.ts_ms, set())
                 if any(
-                    s == event.side and event.price_low <= p <= event.price_high
-                    for s, p in walls
+                    s == event.side and event.price_low <= p <= event.price_high for s, p in walls
                 ):
                     tally.detected_on_sim_wall += 1
-                gone = removed_at.get(key)  # type: ignore[arg-type]
+                gone = removed_at.get((event.side, event.price_low))
                 if gone is not None and event.ts_ms - gone <= REDETECT_S * 1000:
                     tally.redetected += 1
 
@@ -159,7 +165,7 @@ def _persistence(before: BookSnapshot, after: BookSnapshot, tally: Tally) -> Non
 
 
 def measure(config: DensityConfig, minutes: float, depth: int) -> Tally:
-    """Run every symbol of SYMBOLS; the sim's wall counts come from a second, identical run."""
+    """Run every symbol of SYMBOLS, printing each one's density events per second."""
     tally = Tally(seconds=minutes * 60, symbols=len(SYMBOLS))
     for symbol in SYMBOLS:
         before = len(tally.events)
@@ -204,11 +210,14 @@ def report(tally: Tally) -> dict[str, float]:
     }
     for cause in ("out_of_view", "pulled", "eaten"):
         figures[f"removed_{cause}_share"] = causes[cause] / max(1, len(removed))
+    figures["pulled_price_moved_through_share"] = tally.pulled_crossed / max(1, causes["pulled"])
     if detected:
         figures["eaten_events_per_wall"] = kinds["DensityEaten"] / len(detected)
-        figures["eaten_events_mean"] = statistics.fmean(
-            e.eaten_ratio for e in tally.events if isinstance(e, DensityEaten)
-        ) if kinds["DensityEaten"] else 0.0
+        figures["eaten_events_mean"] = (
+            statistics.fmean(e.eaten_ratio for e in tally.events if isinstance(e, DensityEaten))
+            if kinds["DensityEaten"]
+            else 0.0
+        )
     return figures
 
 

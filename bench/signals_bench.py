@@ -36,8 +36,8 @@ from breakout.common.events import (
     decode_event,
     encode_event,
 )
-from breakout.common.presets import load_preset
 from breakout.common.events.md import BookSnapshot
+from breakout.common.presets import load_preset
 from breakout.features.book import TickSize
 from breakout.features.config import DensityConfig
 from breakout.features.density import DensityDetector

@@ -267,6 +267,7 @@ def test_a_removed_bucket_is_not_a_new_wall_until_the_cooldown_ends() -> None:
     for i in range(33, 36):
         seen += detector.on_book(ladder(T0_MS + i * 1_000, {WALL_TICK: 100.0}), TICK)
     assert _kinds(seen) == ["DensityDetected"]
+    assert isinstance(seen[0], DensityDetected)
     assert seen[0].ts_ms == T0_MS + 35_000
 
 

@@ -19,7 +19,7 @@ is loaded by whoever builds the core and handed in (docs/ml.md), and scoring is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import msgspec
@@ -197,25 +197,22 @@ class SignalsCore:
                 candle = next(
                     (c for c in reversed(view.candles) if c.open_ts_ms == data.open_ts_ms), None
                 )
-                if candle is None:
-                    return []
-                gate = self._gate(view)
-                return [
-                    (side, d)
-                    for side in self.sides
-                    for d in self._machine(view.symbol, side).on_bar(gate, candle, data)
-                ]
+                if candle is not None:
+                    bar, indicators = candle, data
+                    return self._each_side(view, lambda m, g: m.on_bar(g, bar, indicators))
             case DensityEaten() | DensityRemoved():
                 wall = view.walls.get(data.wall_id)
-                if wall is None:
-                    return []
-                gate = self._gate(view)
-                return [
-                    (side, d)
-                    for side in self.sides
-                    for d in self._machine(view.symbol, side).on_wall(gate, wall, view.ts_ms)
-                ]
+                if wall is not None:
+                    return self._each_side(view, lambda m, g: m.on_wall(g, wall, view.ts_ms))
         return []
+
+    def _each_side(
+        self, view: SymbolView, rule: Callable[[SymbolMachine, Gate], list[Decision]]
+    ) -> list[tuple[TradeSide, Decision]]:
+        gate = self._gate(view)
+        return [
+            (side, d) for side in self.sides for d in rule(self._machine(view.symbol, side), gate)
+        ]
 
     def _structure(self, view: SymbolView, data: Event) -> list[tuple[TradeSide, Decision]]:
         decisions: list[tuple[TradeSide, Decision]] = []
