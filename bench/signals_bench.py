@@ -3,6 +3,10 @@
 300 symbols with a ticker, book metrics, activity and indicators each; a scan ranks them all
 (the design's universe size). The per-event cost is of a book-metrics event (the most frequent
 input) against the baseline of decoding the same event from JSON, which the runtime does anyway.
+The density mix is the input of the 300-symbol load run before the density hysteresis: for
+each symbol a minute of the walls the detector (hysteresis off) found on a simulated market's
+20-level books, about 3 density events per symbol per second, with book metrics and activity
+every 5 s; its figure is the events/s of `SignalsCore.handle`, and that cost over decoding.
 `python -m bench.signals_bench` runs this alone (no database needed) and merges its figures
 into bench/results.json.
 """
@@ -14,8 +18,15 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import msgspec
+
+from bench.density_churn import SYMBOLS as SIM_SYMBOLS
+from bench.density_churn import recorded_stream
 from breakout.common.events import (
     BookMetrics,
+    DensityDetected,
+    DensityEaten,
+    DensityRemoved,
     Event,
     IndicatorsUpdated,
     RecordedEvent,
@@ -25,7 +36,11 @@ from breakout.common.events import (
     decode_event,
     encode_event,
 )
+from breakout.common.events.md import BookSnapshot
 from breakout.common.presets import load_preset
+from breakout.features.book import TickSize
+from breakout.features.config import DensityConfig
+from breakout.features.density import DensityDetector
 from breakout.signals.core import SignalsCore
 
 T0_MS = 1_795_000_020_000
@@ -124,6 +139,63 @@ def _recorded(data: Event, position: int) -> RecordedEvent:
     )
 
 
+def _sim_walls(minutes: float) -> list[list[Event]]:
+    """The density events of each simulated market (the detector without hysteresis)."""
+    config = DensityConfig(
+        min_standing_s=0, edge_margin_buckets=0, out_of_view_grace_s=0, redetect_cooldown_s=0
+    )
+    per_market: list[list[Event]] = []
+    for symbol in SIM_SYMBOLS:
+        detector, tick, found = DensityDetector(config, "binance", symbol), TickSize(), []
+        for item in recorded_stream(symbol, minutes, depth=20):
+            if isinstance(item, BookSnapshot):
+                tick.observe(item.bids, item.asks)
+                found += detector.on_book(item, tick)
+            else:
+                detector.on_trade(item)
+        per_market.append(found)
+    return per_market
+
+
+def density_mix(minutes: float = 1.0) -> list[Event]:
+    """A minute of a 300-symbol universe as signals read it before the density hysteresis."""
+    rng = random.Random(20261122)
+    events: list[tuple[int, int, Event]] = []
+    walls = _sim_walls(minutes)
+    start = min(e.ts_ms for found in walls for e in found if hasattr(e, "ts_ms"))
+    for i in range(SYMBOLS):
+        symbol = f"S{i:03d}USDT"
+        for event in walls[i % len(walls)]:
+            assert isinstance(event, DensityDetected | DensityEaten | DensityRemoved)
+            ts = T0_MS + event.ts_ms - start
+            moved = msgspec.structs.replace(event, symbol=symbol, ts_ms=ts)
+            events.append((ts, len(events), moved))
+        for second in range(0, int(minutes * 60), 5):
+            ts = T0_MS + second * 1000 + i
+            events.append((ts, len(events), _book(symbol, 100.0, ts, rng)))
+            activity = TradeActivity(exchange="binance", symbol=symbol, ts_ms=ts, windows=[])
+            events.append((ts, len(events), activity))
+    return [event for _, _, event in sorted(events, key=lambda e: (e[0], e[1]))]
+
+
+def run_density_mix(core: SignalsCore, position: int) -> dict[str, float]:
+    """Events/s of `handle` over the density mix, and its cost over decoding the same events."""
+    recorded = [_recorded(e, position + i) for i, e in enumerate(density_mix())]
+    payloads = [(r.type, encode_event(r.data)) for r in recorded]
+    started = time.perf_counter()
+    for type_tag, payload in payloads:
+        decode_event(type_tag, payload)
+    decode_s = time.perf_counter() - started
+    started = time.perf_counter()
+    for event in recorded:
+        core.handle(event)
+    handle_s = time.perf_counter() - started
+    return {
+        "signals.density_mix_events_per_s": len(recorded) / handle_s,
+        "signals.density_mix_handle_over_decode": handle_s / decode_s,
+    }
+
+
 def run() -> dict[str, object]:
     """Measure and return the `signals.*` figures."""
     rng = random.Random(20261121)
@@ -158,11 +230,18 @@ def run() -> dict[str, object]:
         "signals.scan_completed_kb_300_symbols": encoded_size / 1024,
         "signals.book_event_us": handle_us,
         "signals.book_event_decode_us": decode_us,
+        **run_density_mix(core, position + BOOK_EVENTS),
     }
 
 
 if __name__ == "__main__":
     import json
+    import sys
+
+    if sys.argv[1:] == ["--density-mix"]:  # print that figure only; results.json untouched
+        mix_core = SignalsCore(load_preset("breakout_v1"), "binance")
+        print(json.dumps(run_density_mix(mix_core, 0), indent=2))
+        sys.exit(0)
 
     from bench.__main__ import write
 

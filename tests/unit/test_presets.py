@@ -123,6 +123,18 @@ def test_an_invalid_choice_is_named() -> None:
         ({"position_config": {"tp1_r": 2.0, "tp2_r": 2.0}}, "position_config", "tp2_r"),
         ({"signal_config": {"strategies": []}}, "signal_config", "strategies"),
         ({"density_config": {"k_density": 1.0}}, "density_config", "k_density"),
+        ({"density_config": {"min_standing_s": -1}}, "density_config", "min_standing_s"),
+        ({"density_config": {"edge_margin_buckets": -2}}, "density_config", "edge_margin_buckets"),
+        (
+            {"density_config": {"out_of_view_grace_s": 7200}},
+            "density_config",
+            "out_of_view_grace_s",
+        ),
+        (
+            {"density_config": {"redetect_cooldown_s": -1}},
+            "density_config",
+            "redetect_cooldown_s",
+        ),
         ({"side": "short"}, "", "side 'short' needs market 'perp'"),
     ],
 )

@@ -1,4 +1,9 @@
-"""Density detector: a wall appears, is eaten to 75 %, is pulled; pulled walls are not eaten."""
+"""Density detector: a wall appears, is eaten to 75 %, is pulled; pulled walls are not eaten.
+
+The mechanics are tested with the hysteresis off (`CONFIG`); the hysteresis (a wall must stand,
+not at the window's edge, out of view for a while before it is removed, no re-detection of a
+removed bucket at once) with the defaults, in the tests at the end.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,16 @@ from breakout.features.density import DensityDetector, DensityState
 from tests.unit.features.factories import T0_MS, book, trade
 
 TICK = TickSize.fixed(0.01)
-CONFIG = DensityConfig(k_density=7.0, bucket_ticks=3, lookback_window_s=300)
+CONFIG = DensityConfig(
+    k_density=7.0,
+    bucket_ticks=3,
+    lookback_window_s=300,
+    min_standing_s=0,
+    edge_margin_buckets=0,
+    out_of_view_grace_s=0,
+    redetect_cooldown_s=0,
+)
+DEFAULTS = DensityConfig()
 # Prices in ticks of 0.01: best bid 100.00 (10000), best ask 100.01 (10001).
 BEST_BID, BEST_ASK = 10_000, 10_001
 
@@ -173,3 +187,112 @@ def test_state_round_trips_through_a_snapshot() -> None:
     restored.load(msgspec.msgpack.decode(raw, type=DensityState))
     nxt = ladder(T0_MS + 1_000, {WALL_TICK: 70.0})
     assert restored.on_book(nxt, TICK) == detector.on_book(nxt, TICK)
+
+
+# -- hysteresis (the defaults) ----------------------------------------------------------------
+
+
+def _kinds(events: list[Event]) -> list[str]:
+    return [type(e).__name__ for e in events]
+
+
+def test_defaults_are_the_documented_hysteresis() -> None:
+    assert (DEFAULTS.min_standing_s, DEFAULTS.edge_margin_buckets) == (2.0, 1)
+    assert (DEFAULTS.out_of_view_grace_s, DEFAULTS.redetect_cooldown_s) == (5.0, 30.0)
+
+
+def test_a_size_seen_in_one_snapshot_is_not_a_wall() -> None:
+    detector = DensityDetector(DEFAULTS, "binance", "BTCUSDT")
+    assert detector.on_book(ladder(T0_MS, {WALL_TICK: 100.0}), TICK) == []
+    assert detector.on_book(ladder(T0_MS + 1_000), TICK) == []  # requoted away: nothing
+    assert detector.on_book(ladder(T0_MS + 2_000, {WALL_TICK: 100.0}), TICK) == []
+    assert detector.on_book(ladder(T0_MS + 3_000, {WALL_TICK: 100.0}), TICK) == []
+    # Standing since T0 + 2 s: a wall at T0 + 4 s, with the size it holds then.
+    events = detector.on_book(ladder(T0_MS + 4_000, {WALL_TICK: 90.0}), TICK)
+    assert _kinds(events) == ["DensityDetected"]
+    assert isinstance(events[0], DensityDetected)
+    assert events[0].qty == pytest.approx(93.0)
+    assert events[0].ts_ms == T0_MS + 4_000
+
+
+def _standing(detector: DensityDetector, walls: dict[int, float], levels: int = 60) -> list[Event]:
+    events: list[Event] = []
+    for i in range(3):
+        events += detector.on_book(ladder(T0_MS + i * 1_000, walls, levels=levels), TICK)
+    return events
+
+
+def test_no_wall_in_the_deepest_bucket_of_the_window() -> None:
+    # 20 levels a side: bids 99.81 .. 100.00, the deepest bucket 3327 (99.81 .. 99.83).
+    detector = DensityDetector(DEFAULTS, "binance", "BTCUSDT")
+    assert _standing(detector, {9_982: 100.0}, levels=20) == []
+    # The same size one bucket further in (99.84 .. 99.86) is a wall.
+    detector = DensityDetector(DEFAULTS, "binance", "BTCUSDT")
+    detected = [e for e in _standing(detector, {9_985: 100.0}, levels=20)]
+    assert [(e.side, e.price_low) for e in detected if isinstance(e, DensityDetected)] == [
+        ("bid", 99.84)
+    ]
+
+
+def test_a_wall_out_of_view_is_held_then_removed_after_the_grace() -> None:
+    detector = DensityDetector(DEFAULTS, "binance", "BTCUSDT")
+    assert _kinds(_standing(detector, {WALL_TICK: 100.0})) == ["DensityDetected"]
+    # The window shrinks to 5 levels for 4 s: the wall is out of view, held, nothing recorded;
+    # trades into it meanwhile still count when it is seen again.
+    for i in range(3, 7):
+        assert detector.on_book(ladder(T0_MS + i * 1_000, levels=5), TICK) == []
+    detector.on_trade(trade(T0_MS + 6_500, 99.91, 60.0, "sell"))
+    events = detector.on_book(ladder(T0_MS + 7_000, {WALL_TICK: 40.0}), TICK)
+    assert _kinds(events) == ["DensityEaten"]
+    assert isinstance(events[0], DensityEaten)
+    assert events[0].traded_qty == pytest.approx(60.0)
+    # Out of view for 5 s (the grace): removed as out of view.
+    for i in range(8, 12):
+        assert detector.on_book(ladder(T0_MS + i * 1_000, levels=5), TICK) == []
+    events = detector.on_book(ladder(T0_MS + 13_000, levels=5), TICK)
+    assert [e.cause for e in events if isinstance(e, DensityRemoved)] == ["out_of_view"]
+
+
+def test_a_removed_bucket_is_not_a_new_wall_until_the_cooldown_ends() -> None:
+    detector = DensityDetector(DEFAULTS, "binance", "BTCUSDT")
+    _standing(detector, {WALL_TICK: 100.0})
+    removed = detector.on_book(ladder(T0_MS + 3_000), TICK)
+    assert [e.cause for e in removed if isinstance(e, DensityRemoved)] == ["pulled"]
+    # Put back at once and kept there: no new wall for 30 s after the removal.
+    seen: list[Event] = []
+    for i in range(4, 33):
+        seen += detector.on_book(ladder(T0_MS + i * 1_000, {WALL_TICK: 100.0}), TICK)
+    assert seen == []
+    # From T0 + 33 s it may stand again; 2 s later it is a wall.
+    for i in range(33, 36):
+        seen += detector.on_book(ladder(T0_MS + i * 1_000, {WALL_TICK: 100.0}), TICK)
+    assert _kinds(seen) == ["DensityDetected"]
+    assert isinstance(seen[0], DensityDetected)
+    assert seen[0].ts_ms == T0_MS + 35_000
+
+
+def test_hysteresis_state_round_trips_through_a_snapshot() -> None:
+    detector = DensityDetector(DEFAULTS, "binance", "BTCUSDT")
+    _standing(detector, {WALL_TICK: 100.0})
+    detector.on_book(ladder(T0_MS + 3_000, {10_011: 80.0}), TICK)  # an ask standing since now
+    detector.on_book(ladder(T0_MS + 4_000, {10_011: 80.0}, levels=5), TICK)  # bid wall hidden
+    raw = msgspec.msgpack.encode(detector.save())
+    restored = DensityDetector(DEFAULTS, "binance", "BTCUSDT")
+    restored.load(msgspec.msgpack.decode(raw, type=DensityState))
+    for i in range(5, 40):
+        nxt = ladder(T0_MS + i * 1_000, {10_011: 80.0, WALL_TICK: 100.0}, levels=5 + i)
+        assert restored.on_book(nxt, TICK) == detector.on_book(nxt, TICK)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("min_standing_s", -1.0),
+        ("edge_margin_buckets", -1),
+        ("out_of_view_grace_s", 4000.0),
+        ("redetect_cooldown_s", -0.5),
+    ],
+)
+def test_a_bad_hysteresis_value_is_refused_naming_the_field(field: str, value: float) -> None:
+    with pytest.raises(ValueError, match=field):
+        msgspec.convert({field: value}, DensityConfig)

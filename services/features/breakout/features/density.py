@@ -11,7 +11,16 @@ wall) explain part of the decrease: that part is eaten, the rest was pulled (can
 `eaten_ratio = 1 - remaining / initial`. A `DensityEaten` is recorded each time the ratio
 passes another `eaten_report_step` on a decrease that trades explain at least half of; the
 wall is removed when less than `remove_below_ratio` of it is left (`DensityRemoved`, its cause
-being whatever explained that last decrease) or when its bucket leaves the snapshot.
+being whatever explained that last decrease) or when its bucket has left the snapshot.
+
+Hysteresis, as a trader reads walls (each a `DensityConfig` field): a bucket is a wall only
+once it has held the threshold for `min_standing_s` (a size one snapshot shows and the next
+does not is a level being requoted, not a wall), and not within the deepest
+`edge_margin_buckets` of its side (the snapshot's depth cuts the last bucket, and the price
+moves it out of view first). A wall whose bucket is at or beyond the deepest bucket is not
+fully seen: it is held as it was, and removed as `out_of_view` only after
+`out_of_view_grace_s` out of view. A bucket whose wall was removed is not detected again for
+`redetect_cooldown_s`.
 """
 
 from __future__ import annotations
@@ -55,6 +64,8 @@ class Wall(msgspec.Struct, kw_only=True):
     traded_qty: float = 0.0
     pulled_qty: float = 0.0
     reported_steps: int = 0
+    # When its bucket was last seen leave full view (0: in view).
+    hidden_since_ms: int = 0
 
     @property
     def eaten_ratio(self) -> float:
@@ -67,6 +78,10 @@ class DensityState(msgspec.Struct, kw_only=True):
 
     walls: list[Wall]
     medians: list[tuple[int, float]]
+    # (side, bucket, ts_ms): buckets standing above the threshold since ts_ms, not walls yet;
+    # buckets whose wall was removed at ts_ms.
+    candidates: list[tuple[BookSide, int, int]] = msgspec.field(default_factory=list)
+    cooldowns: list[tuple[BookSide, int, int]] = msgspec.field(default_factory=list)
 
 
 def bucketize(levels: list[Level], tick: TickSize, bucket_ticks: int) -> Buckets:
@@ -91,6 +106,8 @@ class DensityDetector:
         self.exchange = exchange
         self.symbol = symbol
         self.walls: dict[tuple[BookSide, int], Wall] = {}
+        self._candidates: dict[tuple[BookSide, int], int] = {}
+        self._cooldowns: dict[tuple[BookSide, int], int] = {}
         self._medians: deque[tuple[int, float]] = deque()
         self._sorted_medians: list[float] = []
         self._tick: TickSize | None = None
@@ -124,7 +141,7 @@ class DensityDetector:
         }
         events = self._follow(book.exchange_ts_ms, sides, visible)
         mid = (book.bids[0][0] + book.asks[0][0]) / 2
-        return events + self._detect(book.exchange_ts_ms, sides, mid, tick)
+        return events + self._detect(book.exchange_ts_ms, sides, visible, mid, tick)
 
     def _remember_median(self, ts_ms: int, sides: dict[str, Buckets]) -> None:
         sizes = [qty for buckets in sides.values() for qty, _ in buckets.values()]
@@ -140,14 +157,20 @@ class DensityDetector:
         self, ts_ms: int, sides: dict[str, Buckets], visible: dict[str, int]
     ) -> list[Event]:
         events: list[Event] = []
+        grace_ms = self.config.out_of_view_grace_s * 1000
         for key, wall in list(self.walls.items()):
             side, bucket = key
-            # Bids beyond the deepest visible bucket lie below it, asks above it.
-            out_of_view = bucket < visible[side] if side == "bid" else bucket > visible[side]
-            if out_of_view:
-                del self.walls[key]
-                events.append(self._removed(ts_ms, wall, "out_of_view"))
-                continue
+            # Bids at or beyond the deepest visible bucket lie at or below it, asks above it;
+            # that bucket itself is cut by the snapshot's depth, so it is not fully in view.
+            hidden = bucket <= visible[side] if side == "bid" else bucket >= visible[side]
+            if hidden:
+                wall.hidden_since_ms = wall.hidden_since_ms or ts_ms
+                if ts_ms - wall.hidden_since_ms >= grace_ms:
+                    del self.walls[key]
+                    self._cooldowns[key] = ts_ms
+                    events.append(self._removed(ts_ms, wall, "out_of_view"))
+                continue  # held as it was: what is not seen did not shrink
+            wall.hidden_since_ms = 0
             events.extend(self._update(ts_ms, wall, sides[side].get(bucket, (0.0, 0.0))[0]))
         return events
 
@@ -170,25 +193,45 @@ class DensityDetector:
             events.append(self._eaten(ts_ms, wall))
         if qty < self.config.remove_below_ratio * wall.initial_qty or qty <= 0:
             del self.walls[(wall.side, wall.bucket)]
+            self._cooldowns[(wall.side, wall.bucket)] = ts_ms
             events.append(self._removed(ts_ms, wall, "eaten" if eaten >= pulled else "pulled"))
         return events
 
     def _detect(
-        self, ts_ms: int, sides: dict[str, Buckets], mid: float, tick: TickSize
+        self,
+        ts_ms: int,
+        sides: dict[str, Buckets],
+        visible: dict[str, int],
+        mid: float,
+        tick: TickSize,
     ) -> list[Event]:
         reference = self.reference_qty
         if not reference:
             return []
-        threshold = self.config.k_density * reference
-        width = self.config.bucket_ticks
+        config = self.config
+        threshold = config.k_density * reference
+        width, margin = config.bucket_ticks, config.edge_margin_buckets
+        standing_ms = config.min_standing_s * 1000
+        cooldown_ms = config.redetect_cooldown_s * 1000
+        self._cooldowns = {k: t for k, t in self._cooldowns.items() if ts_ms - t < cooldown_ms}
+        candidates, self._candidates = self._candidates, {}
         events: list[Event] = []
         side: BookSide
         for side in ("bid", "ask"):
+            # Inside the margin: bids above the deepest buckets, asks below them.
+            inner = visible[side] + margin if side == "bid" else visible[side] - margin
             # Nearest the mid first, so the order of events is the order a trader reads them.
             for bucket in sorted(sides[side], reverse=side == "bid"):
                 qty, usd = sides[side][bucket]
-                if qty < threshold or (side, bucket) in self.walls:
+                key = (side, bucket)
+                if qty < threshold or key in self.walls or key in self._cooldowns:
                     continue
+                if bucket < inner if side == "bid" else bucket > inner:
+                    continue
+                since = self._candidates[key] = candidates.get(key, ts_ms)
+                if ts_ms - since < standing_ms:
+                    continue
+                del self._candidates[key]
                 low, high = tick.price(bucket * width), tick.price((bucket + 1) * width - 1)
                 wall = Wall(
                     wall_id=f"{side}:{low!r}:{ts_ms}",
@@ -200,7 +243,7 @@ class DensityDetector:
                     initial_qty=qty,
                     last_qty=qty,
                 )
-                self.walls[(side, bucket)] = wall
+                self.walls[key] = wall
                 events.append(self._detected(ts_ms, wall, usd, reference, mid))
         return events
 
@@ -264,22 +307,31 @@ class DensityDetector:
         """The book feed lost continuity: every wall leaves our view (`out_of_view`).
 
         What the walls did while the feed was down is unknown, so none may be read as eaten or
-        pulled; the book rebuilt from the next snapshot detects the walls that are still there.
+        pulled; the book rebuilt from the next snapshots detects the walls that are still there
+        (once they have stood `min_standing_s`; no cooldown applies: nothing was seen to go).
         """
         events: list[Event] = [
             self._removed(ts_ms, wall, "out_of_view") for wall in self.walls.values()
         ]
         self.walls = {}
+        self._candidates = {}
         return events
 
     # -- snapshots ------------------------------------------------------------------------
 
     def save(self) -> DensityState:
         """The state to snapshot."""
-        return DensityState(walls=list(self.walls.values()), medians=list(self._medians))
+        return DensityState(
+            walls=list(self.walls.values()),
+            medians=list(self._medians),
+            candidates=[(side, bucket, ts) for (side, bucket), ts in self._candidates.items()],
+            cooldowns=[(side, bucket, ts) for (side, bucket), ts in self._cooldowns.items()],
+        )
 
     def load(self, state: DensityState) -> None:
         """Replace the state with a snapshot's."""
         self.walls = {(w.side, w.bucket): w for w in state.walls}
         self._medians = deque(state.medians)
         self._sorted_medians = sorted(m for _, m in state.medians)
+        self._candidates = {(side, bucket): ts for side, bucket, ts in state.candidates}
+        self._cooldowns = {(side, bucket): ts for side, bucket, ts in state.cooldowns}

@@ -19,7 +19,7 @@ is loaded by whoever builds the core and handed in (docs/ml.md), and scoring is 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import msgspec
@@ -188,26 +188,31 @@ class SignalsCore:
         return outputs
 
     def _after_market(self, view: SymbolView, data: Event) -> list[tuple[TradeSide, Decision]]:
-        decisions: list[tuple[TradeSide, Decision]] = []
-        timeframe = self.preset.levels_rules.timeframe
-        for side in self.sides:
-            machine = self._machine(view.symbol, side)
-            gate = self._gate(view)
-            match data:
-                case IndicatorsUpdated() if data.timeframe == timeframe:
-                    # Found by its open time: the features service lags the market data (a
-                    # replay appends all candles first), so later candles may be here already.
-                    candle = next(
-                        (c for c in reversed(view.candles) if c.open_ts_ms == data.open_ts_ms),
-                        None,
-                    )
-                    if candle is not None:
-                        decisions += [(side, d) for d in machine.on_bar(gate, candle, data)]
-                case DensityEaten() | DensityRemoved():
-                    wall = view.walls.get(data.wall_id)
-                    if wall is not None:
-                        decisions += [(side, d) for d in machine.on_wall(gate, wall, view.ts_ms)]
-        return decisions
+        # Most market events (book metrics, activity, tickers, walls appearing) only update the
+        # view: they reach no rule, so they build no gate (a wall a second per symbol is usual).
+        match data:
+            case IndicatorsUpdated() if data.timeframe == self.preset.levels_rules.timeframe:
+                # Found by its open time: the features service lags the market data (a replay
+                # appends all candles first), so later candles may be here already.
+                candle = next(
+                    (c for c in reversed(view.candles) if c.open_ts_ms == data.open_ts_ms), None
+                )
+                if candle is not None:
+                    bar, indicators = candle, data
+                    return self._each_side(view, lambda m, g: m.on_bar(g, bar, indicators))
+            case DensityEaten() | DensityRemoved():
+                wall = view.walls.get(data.wall_id)
+                if wall is not None:
+                    return self._each_side(view, lambda m, g: m.on_wall(g, wall, view.ts_ms))
+        return []
+
+    def _each_side(
+        self, view: SymbolView, rule: Callable[[SymbolMachine, Gate], list[Decision]]
+    ) -> list[tuple[TradeSide, Decision]]:
+        gate = self._gate(view)
+        return [
+            (side, d) for side in self.sides for d in rule(self._machine(view.symbol, side), gate)
+        ]
 
     def _structure(self, view: SymbolView, data: Event) -> list[tuple[TradeSide, Decision]]:
         decisions: list[tuple[TradeSide, Decision]] = []

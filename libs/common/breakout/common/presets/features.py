@@ -53,6 +53,18 @@ class DensityConfig(_Config, frozen=True):
     eaten_report_step: float = 0.25
     # A wall with less than this share of its initial size left is gone.
     remove_below_ratio: float = 0.1
+    # Hysteresis, so that a level flickering around the threshold or the snapshot's edge is not
+    # a stream of walls. A bucket becomes a wall only once it has held k_density x the reference
+    # for this long (a size seen in one snapshot only is not a wall to a trader: 0 = at once).
+    min_standing_s: float = 2.0
+    # Nor in the deepest this-many buckets of a side: the last one is cut by the snapshot's
+    # depth, and the price leaves them first.
+    edge_margin_buckets: int = 1
+    # A wall whose bucket is not fully in view (at or beyond the deepest bucket) is held as it
+    # was, and removed (`out_of_view`) only after being out of view this long.
+    out_of_view_grace_s: float = 5.0
+    # A bucket whose wall was removed is not detected again as a new wall for this long.
+    redetect_cooldown_s: float = 30.0
     # Exchange tick sizes by symbol; a symbol not listed has its tick inferred from the prices.
     tick_sizes: dict[str, float] = msgspec.field(default_factory=dict)
 
@@ -63,6 +75,10 @@ class DensityConfig(_Config, frozen=True):
             raise ValueError("bucket_ticks must be >= 1 and lookback_window_s > 0")
         if not 0 < self.eaten_report_step <= 1 or not 0 <= self.remove_below_ratio < 1:
             raise ValueError("eaten_report_step must be in (0, 1], remove_below_ratio in [0, 1)")
+        hysteresis = ("min_standing_s", "edge_margin_buckets", "out_of_view_grace_s")
+        for name in (*hysteresis, "redetect_cooldown_s"):
+            if not 0 <= getattr(self, name) <= 3600:
+                raise ValueError(f"{name} must be in [0, 3600], got {getattr(self, name)}")
 
 
 class ActivityConfig(_Config, frozen=True):
