@@ -46,32 +46,29 @@ from tests.fuzz.strategies import FUZZ, json_values, mutated
 from tests.unit.execution.test_paper import order as submitted
 from tests.unit.execution.test_router import append
 
-_binance = ccxt.binance()
-ORDER = {
-    k: v
-    for k, v in _binance.parse_order(
-        {
-            "symbol": "BTCUSDT", "orderId": 28, "clientOrderId": "a", "transactTime": 1_700_000_000_000,
-            "price": "100.5", "origQty": "0.25", "executedQty": "0.25", "cummulativeQuoteQty": "25.12",
-            "status": "FILLED", "timeInForce": "IOC", "type": "LIMIT", "side": "BUY",
-        }  # fmt: skip
-    ).items()
-    if k != "info"
-}
-TRADES = [
+# Binance's answers (REST v3) as ccxt parses them: its unified order and trades.
+BINANCE_ORDER = {
+    "symbol": "BTCUSDT", "orderId": 28, "clientOrderId": "a", "transactTime": 1_700_000_000_000,
+    "price": "100.5", "origQty": "0.25", "executedQty": "0.25", "cummulativeQuoteQty": "25.12",
+    "status": "FILLED", "timeInForce": "IOC", "type": "LIMIT", "side": "BUY",
+}  # fmt: skip
+BINANCE_TRADES = [
     {
-        k: v
-        for k, v in _binance.parse_trade(
-            {
-                "symbol": "BTCUSDT", "id": trade_id, "orderId": 28, "price": price, "qty": qty,
-                "commission": "0.0001", "commissionAsset": "BTC", "time": 1_700_000_000_000,
-                "isBuyer": True, "isMaker": False,
-            }  # fmt: skip
-        ).items()
-        if k != "info"
+        "symbol": "BTCUSDT", "id": trade_id, "orderId": 28, "price": price, "qty": qty,
+        "commission": "0.0001", "commissionAsset": "BTC", "time": 1_700_000_000_000,
+        "isBuyer": True, "isMaker": False,
     }
     for trade_id, price, qty in ((1, "100.4", "0.1"), (2, "100.5", "0.15"))
-]
+]  # fmt: skip
+
+
+def _unified(parsed: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in parsed.items() if k != "info"}  # (info: the raw answer again)
+
+
+_binance = ccxt.binance()
+ORDER = _unified(_binance.parse_order(BINANCE_ORDER))
+TRADES = [_unified(_binance.parse_trade(t)) for t in BINANCE_TRADES]
 BALANCE = {
     "free": {"BTC": 1.5, "USDT": 1000.0, "ETH": 0.0},
     "used": {"BTC": 0.5, "USDT": 0.0},

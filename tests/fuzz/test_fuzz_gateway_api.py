@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -133,9 +132,7 @@ def control_requests(draw: st.DrawFn) -> tuple[str, str, dict[str, bytes], bytes
     auth = draw(st.one_of(st.just(AUTH), header_text, header_text.map("Bearer ".__add__)))
     if auth:
         headers["authorization"] = auth.encode("latin-1")
-    key = draw(
-        st.one_of(st.uuids().map(str), st.just(SEEDED_KEY), header_text, st.none())
-    )
+    key = draw(st.one_of(st.uuids().map(str), st.just(SEEDED_KEY), header_text, st.none()))
     if key is not None:
         headers["idempotency-key"] = key.encode("latin-1")
     return endpoint, path, headers, content
@@ -178,7 +175,8 @@ GETS = sorted(
     for path, ops in APP.openapi()["paths"].items()
     for method, op in ops.items()
     if method == "get"
-) + [("/", []), ("/ui", []), ("/ui/app.js", [])]
+)
+GETS += [("/", []), ("/ui", []), ("/ui/app.js", [])]
 NEAR_VALID = ["BTCUSDT", "breakout_v1", "1", "0", "-1", "1000", "1001", "HIGH", "rejected", "x.y"]
 query_values = st.one_of(st.sampled_from(NEAR_VALID), st.text(max_size=30), st.integers())
 
@@ -189,7 +187,7 @@ def read_requests(draw: st.DrawFn) -> tuple[str, dict[str, bytes]]:
     for name in re.findall(r"\{(\w+)\}", path):
         value = draw(st.one_of(st.sampled_from(NEAR_VALID), st.text(max_size=50)))
         path = path.replace("{" + name + "}", quote(value, safe="") or "x")
-    names = st.one_of(st.sampled_from(params), st.text(max_size=8)) if params else st.text(max_size=8)
+    names = st.one_of(st.sampled_from(params or [""]), st.text(max_size=8))
     query = draw(st.lists(st.tuples(names, query_values.map(str)), max_size=4))
     url = f"{path}?{urlencode(query)}" if query else path
     auth = draw(st.one_of(st.just(AUTH), header_text))

@@ -45,7 +45,7 @@ def test_a_closed_order_without_filled_is_refused_not_filled_with_nothing() -> N
         to_order("BTCUSDT", {**ORDER, "filled": None})
     with pytest.raises(MalformedAnswer, match="closed with nothing filled"):
         to_order("BTCUSDT", {**ORDER, "filled": 0})
-    with pytest.raises(MalformedAnswer, match="filled 0.5 exceeds amount"):
+    with pytest.raises(MalformedAnswer, match=r"filled 0\.5 exceeds amount"):
         to_order("BTCUSDT", {**ORDER, "filled": 0.5})
 
 
@@ -74,7 +74,7 @@ def test_balances_leave_out_zeros_and_refuse_negatives() -> None:
         {"USDT": Decimal("5.0")},
         {"USDT": Decimal("5.0")},
     )
-    with pytest.raises(MalformedAnswer, match="USDT -1.0 must be >= 0"):
+    with pytest.raises(MalformedAnswer, match=r"USDT -1\.0 must be >= 0"):
         to_balances({"total": {"USDT": -1}})
 
 
