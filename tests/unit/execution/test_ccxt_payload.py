@@ -3,13 +3,11 @@ listed twice counted once, and an exchange's error text always recordable."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from breakout.common.events import OrderFilled, OrderFillReceived, RecordedEvent
+from breakout.common.events import OrderFilled, OrderFillReceived
 from breakout.execution.broker import ExchangeUnavailable, OrderRefused, OrderView, outcome_events
 from breakout.execution.ccxt_payload import MalformedAnswer, to_balances, to_order, to_trade
 from tests.unit.execution.test_paper import order as submitted
@@ -22,21 +20,6 @@ TRADE = {
     "id": "1", "order": "28", "side": "buy", "price": 100.4, "amount": 0.25,
     "timestamp": 1_700_000_000_000, "fee": {"cost": 0.0001, "currency": "BTC"},
 }  # fmt: skip
-
-
-def _view() -> OrderView:
-    recorded = RecordedEvent(
-        position=1,
-        stream="order-a",
-        version=1,
-        event_id=uuid.uuid4(),
-        type="exec.order_submitted.v1",
-        occurred_at=datetime(2026, 1, 1, tzinfo=UTC),
-        recorded_at=datetime(2026, 1, 1, tzinfo=UTC),
-        producer="test",
-        data=submitted("a", "buy", "0.25", "100.5"),
-    )
-    return OrderView.of(recorded)
 
 
 def test_a_closed_order_without_filled_is_refused_not_filled_with_nothing() -> None:
@@ -62,7 +45,14 @@ def test_a_fill_missing_a_fact_is_refused(field: str, value: object) -> None:
 
 def test_a_trade_listed_twice_is_one_fill_in_the_sum_and_the_average() -> None:
     trade = to_trade(TRADE)
-    events = [e for _, e in outcome_events(_view(), to_order("BTCUSDT", ORDER), [trade, trade])]
+    events = [
+        e
+        for _, e in outcome_events(
+            OrderView(submitted=submitted("a", "buy", "0.25", "100.5")),
+            to_order("BTCUSDT", ORDER),
+            [trade, trade],
+        )
+    ]
     fills = [e for e in events if isinstance(e, OrderFillReceived)]
     (done,) = [e for e in events if isinstance(e, OrderFilled)]
     assert len(fills) == 1 and fills[0].cum_qty == Decimal("0.25")
