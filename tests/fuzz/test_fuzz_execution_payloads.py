@@ -18,6 +18,7 @@ from typing import Any
 
 import ccxt
 import ccxt.pro
+from hypothesis import event as note_event
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -42,6 +43,7 @@ from breakout.execution.ccxt_payload import (
     to_trade,
 )
 from breakout.execution.router import OrderRouter
+from breakout.reconcile.service import Reconciler
 from tests.fuzz.strategies import FUZZ, json_values, mutated
 from tests.unit.execution.test_paper import order as submitted
 from tests.unit.execution.test_router import append
@@ -133,17 +135,23 @@ def test_balances(raw: Any) -> None:
 class Exchange:
     """Stands in for a ccxt.pro client: one market, and the fuzzed answers."""
 
-    def __init__(self, order: Any, trades: Any, balance: Any) -> None:
+    def __init__(self, order: Any, trades: Any, balance: Any, *, placed: bool = False) -> None:
         market = {"id": "BTCUSDT", "symbol": "BTC/USDT", "base": "BTC", "quote": "USDT"}
         self.markets = {"BTC/USDT": market}
         self.markets_by_id = {"BTCUSDT": [market]}
         self.answers = {"order": order, "trades": trades, "balance": balance}
+        self.placed = placed
 
     async def load_markets(self) -> None:
         """Loaded already."""
 
     async def fetch_order(self, *_: Any) -> Any:
-        raise ccxt.OrderNotFound("not placed yet")
+        if not self.placed:
+            raise ccxt.OrderNotFound("not placed yet")
+        return self.answers["order"]
+
+    async def fetch_open_orders(self, _: str) -> Any:
+        return [self.answers["order"]]
 
     async def create_order(self, *_: Any) -> Any:
         return self.answers["order"]
@@ -188,6 +196,7 @@ def test_a_malformed_answer_never_moves_money(order: Any, trades: Any, balance: 
     placing = [e for e in errors if e.operation == "_work"]
     # The order's answer was read whole, or it was refused and nothing about the order written.
     assert bool(answers) != bool(placing), (answers, placing)
+    note_event("order answer refused" if placing else "order answer read")
     if answers:
         assert isinstance(answers[0], OrderAcknowledged)
         _assert_fills_add_up(answers)
@@ -211,3 +220,38 @@ def _assert_fills_add_up(answers: list[Any]) -> None:
         assert filled.filled_qty == cum > 0
         assert min(f.price for f in fills) <= filled.avg_price <= max(f.price for f in fills)
     assert not isinstance(answers[-1], OrderSubmitted)
+
+
+def _reconcile(order: Any, trades: Any) -> tuple[list[RecordedEvent], bool]:
+    async def run() -> tuple[list[RecordedEvent], bool]:
+        store = InMemoryEventStore()
+        client: ccxt.pro.Exchange = Exchange(order, trades, None, placed=True)  # type: ignore[assignment]
+        reconciler = Reconciler(store, CcxtBroker(client), ("BTCUSDT",), interval_s=1)
+        await append(store, "a", submitted("a", "buy", "0.25", "100.5", tif="IOC"))
+        try:
+            await reconciler.run_once()
+        except MalformedAnswer:  # what `run()` retries after RETRY_S, recording nothing
+            return await store.read_all(after=1, limit=100), True
+        return await store.read_all(after=1, limit=100), False
+
+    return asyncio.run(run())
+
+
+@FUZZ
+@given(
+    order=st.one_of(mutated(ORDER), st.just(ORDER), json_values),
+    trades=st.one_of(mutated(TRADES), st.just(TRADES), st.just(TRADES + TRADES)),
+)
+@example(order=ORDER, trades=TRADES)
+def test_reconcile_corrects_from_a_readable_answer_only(order: Any, trades: Any) -> None:
+    events, refused = _reconcile(order, trades)
+    for event in events:
+        assert decode_event(event.type, encoded := encode_event(event.data)) == event.data
+        assert b"\\u0000" not in encoded
+    corrections = [e.data for e in events if e.stream == "order-a"]
+    if refused:  # the order or its fills unreadable: nothing corrected, no drift claimed
+        assert corrections == [], corrections
+        return
+    if corrections:
+        assert isinstance(corrections[0], OrderAcknowledged)
+        _assert_fills_add_up(corrections)

@@ -1,8 +1,8 @@
 """The live broker: our orders at a real exchange (or exchange_sim) through ccxt.
 
 Exchange symbols (`BTCUSDT`) are the events'; ccxt's unified symbols (`BTC/USDT`) stay in here.
-Amounts cross as the Decimal of ccxt's float (its shortest repr is the exchange's decimal
-text); quote amounts are recomputed as qty x price in Decimal, as the exchange does. Errors are
+ccxt's answers are read by `ccxt_payload` (which refuses what it cannot read whole); quote
+amounts are recomputed as qty x price in Decimal, as the exchange does. Errors are
 sorted into "refused for good" and "outcome unknown", the distinction the crash-safe placement
 protocol in docs/execution.md rests on.
 """
