@@ -18,7 +18,7 @@ EXCHANGE ?=
 RUN_WORKDIR ?= .dev/stack
 RUN_ARGS ?=
 
-.PHONY: help install lint test bench run fuzz chaos
+.PHONY: help install lint test bench run fuzz fuzz-atheris chaos
 
 help:
 	@echo "make install  install uv (if missing) and the locked environment in .venv"
@@ -28,6 +28,7 @@ help:
 	@echo "make lint     ruff check, ruff format --check, mypy, yamllint, hadolint, compose schema"
 	@echo "make bench    run the benchmarks (python -m bench), writes bench/results.json"
 	@echo "make fuzz     the fuzz targets at length (FUZZ_EXAMPLES, default 20000 each)"
+	@echo "make fuzz-atheris  libFuzzer over the bus decoder (ATHERIS_SECONDS, default 60; Linux)"
 	@echo "make chaos    the chaos run at length (CHAOS_FAULTS, default 120; report in .dev/)"
 
 install: $(STAMP)
@@ -61,6 +62,11 @@ run: install
 # `make test` runs the same targets with 300 examples each, derandomized (reproducible in CI).
 fuzz: install
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20000} FUZZ_RANDOM=1 $(RUN) pytest -q tests/fuzz
+
+# Not in `make test`: atheris is fetched for this run only (Linux wheels; not a dependency).
+fuzz-atheris: install
+	$(RUN) --with atheris python -m tests.fuzz.atheris_bus \
+		-max_total_time=$${ATHERIS_SECONDS:-60} .dev/atheris-bus-corpus
 
 # `make test` runs the chaos test with 10 faults; this runs 120 and a clean run of the processes.
 chaos: install

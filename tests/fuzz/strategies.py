@@ -25,6 +25,7 @@ scalars = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=20),
     st.sampled_from(["", "nan", "inf", "-1", "1e400", "buy", "sell", "0", "NaN"]),
+    st.sampled_from(["\ud800", "a\x00b", "\u202e", "1\n2"]),  # a lone surrogate, NUL, bidi
     st.sampled_from([0, -1, 10**15, 2**63, -(2**63), 1e308, -0.0]),
 )
 json_values = st.recursive(

@@ -69,10 +69,18 @@ class ExchangeTrade(msgspec.Struct, frozen=True, kw_only=True):
     ts_ms: int
 
 
+def recordable(text: str, limit: int = 500) -> str:
+    """Outside text (an exchange's error message) as events can hold it: at most `limit`
+    characters, no NUL (JSONB refuses it) and no lone surrogate (UTF-8 cannot encode it)."""
+    clean = text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return clean[:limit]
+
+
 class OrderRefused(Exception):
     """The exchange refused the order for good (bad parameters, funds): not worth retrying."""
 
     def __init__(self, error: str, message: str) -> None:
+        error, message = recordable(error), recordable(message)
         super().__init__(f"{error}: {message}")
         self.error, self.message = error, message
 
@@ -81,6 +89,7 @@ class ExchangeUnavailable(Exception):
     """The call's outcome is unknown (network, timeout, rate limit): look again later."""
 
     def __init__(self, kind: ExchangeErrorKind, error: str, message: str) -> None:
+        error, message = recordable(error), recordable(message)
         super().__init__(f"{error}: {message}")
         self.kind, self.error, self.message = kind, error, message
 
@@ -229,6 +238,8 @@ def outcome_events(
         )
         out.append((external_event_id(*key, "ack"), ack))
     cum = view.cum_qty
+    # A trade listed twice (pages of an answer overlap) is one fill, in the sum and the average.
+    trades = list({t.trade_id: t for t in trades}.values())
     for trade in sorted(trades, key=lambda t: (t.ts_ms, t.trade_id)):
         if trade.trade_id in view.trade_ids:
             continue

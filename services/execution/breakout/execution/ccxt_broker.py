@@ -1,8 +1,8 @@
 """The live broker: our orders at a real exchange (or exchange_sim) through ccxt.
 
 Exchange symbols (`BTCUSDT`) are the events'; ccxt's unified symbols (`BTC/USDT`) stay in here.
-Amounts cross as the Decimal of ccxt's float (its shortest repr is the exchange's decimal
-text); quote amounts are recomputed as qty x price in Decimal, as the exchange does. Errors are
+ccxt's answers are read by `ccxt_payload` (which refuses what it cannot read whole); quote
+amounts are recomputed as qty x price in Decimal, as the exchange does. Errors are
 sorted into "refused for good" and "outcome unknown", the distinction the crash-safe placement
 protocol in docs/execution.md rests on.
 """
@@ -24,27 +24,26 @@ from breakout.execution.broker import (
     ExchangeTrade,
     ExchangeUnavailable,
     OrderRefused,
-    OrderStatus,
 )
-
-_STATUSES: dict[str, OrderStatus] = {
-    "open": "open",
-    "closed": "closed",
-    "canceled": "canceled",
-    "cancelled": "canceled",
-    "expired": "expired",
-    "rejected": "rejected",
-}
+from breakout.execution.ccxt_payload import (
+    amount,
+    last_price,
+    to_balances,
+    to_order,
+    to_orders,
+    to_trades,
+)
 
 
 def _dec(value: Any) -> Decimal:
     return Decimal(repr(float(value))) if value is not None else Decimal(0)
 
 
-def _filter(info: dict[str, Any], kind: str, field: str) -> Decimal:
+def _filter(info: dict[str, Any], kind: str, field: str, *, positive: bool = False) -> Decimal:
     for item in info.get("filters", []):
         if item.get("filterType") == kind and field in item:
-            return Decimal(str(item[field])).normalize()
+            what = f"market {info.get('symbol')} {kind}"
+            return amount(what, item, field, positive=positive).normalize()
     raise ValueError(f"market {info.get('symbol')} lists no {kind}.{field}")
 
 
@@ -91,7 +90,7 @@ class CcxtBroker:
             )
         except ccxt.OrderNotFound:
             return None
-        return self._order(symbol, raw)
+        return to_order(symbol, raw)
 
     async def place(self, order: OrderSubmitted) -> ExchangeOrder:
         """Place `order` under its client order id."""
@@ -114,7 +113,7 @@ class CcxtBroker:
             price,
             params,
         )
-        return self._order(order.symbol, raw)
+        return to_order(order.symbol, raw)
 
     async def cancel(self, symbol: str, client_order_id: str) -> ExchangeOrder | None:
         """Cancel by client id; the order as it ended (None if unknown)."""
@@ -132,7 +131,7 @@ class CcxtBroker:
         raw = await self._call(
             "fetch_my_trades", self.unified(symbol), None, None, {"orderId": exchange_order_id}
         )
-        return [self._trade(t) for t in raw if str(t.get("order")) == exchange_order_id]
+        return to_trades(raw, exchange_order_id)
 
     async def open_orders(self, symbols: Sequence[str]) -> list[ExchangeOrder]:
         """Open orders on `symbols`."""
@@ -140,15 +139,14 @@ class CcxtBroker:
         found: list[ExchangeOrder] = []
         for symbol in symbols:
             raw = await self._call("fetch_open_orders", self.unified(symbol))
-            found += [self._order(symbol, o) for o in raw]
+            found += to_orders(symbol, raw)
         return found
 
     async def balance(self, symbols: Sequence[str]) -> BalanceObserved:
         """Balances, valued in the quote asset of the first symbol at last prices."""
         await self._markets()
         raw = await self._call("fetch_balance")
-        free = {k: _dec(v) for k, v in raw.get("free", {}).items() if v}
-        total = {k: _dec(v) for k, v in raw.get("total", {}).items() if v}
+        free, total = to_balances(raw)
         quote = str(self.client.markets[self.unified(symbols[0])]["quote"]) if symbols else "USDT"
         equity = total.get(quote, Decimal(0))
         for symbol in symbols:
@@ -156,7 +154,7 @@ class CcxtBroker:
             held = total.get(str(market["base"]), Decimal(0))
             if held and market["quote"] == quote:
                 ticker = await self._call("fetch_ticker", market["symbol"])
-                equity += held * _dec(ticker.get("last"))
+                equity += held * last_price(ticker)
         return BalanceObserved(
             exchange=self.exchange,
             quote=quote,
@@ -179,8 +177,8 @@ class CcxtBroker:
                     symbol=symbol,
                     base=str(market["base"]),
                     quote=str(market["quote"]),
-                    tick_size=_filter(info, "PRICE_FILTER", "tickSize"),
-                    step_size=_filter(info, "LOT_SIZE", "stepSize"),
+                    tick_size=_filter(info, "PRICE_FILTER", "tickSize", positive=True),
+                    step_size=_filter(info, "LOT_SIZE", "stepSize", positive=True),
                     min_qty=_filter(info, "LOT_SIZE", "minQty"),
                     min_notional=_filter(info, "NOTIONAL", "minNotional"),
                     taker_fee=_dec(market.get("taker") or 0.001),
@@ -193,33 +191,3 @@ class CcxtBroker:
     async def close(self) -> None:
         """Close the ccxt client."""
         await self.client.close()
-
-    def _order(self, symbol: str, raw: dict[str, Any]) -> ExchangeOrder:
-        status = _STATUSES.get(str(raw.get("status")), "open")
-        return ExchangeOrder(
-            exchange_order_id=str(raw["id"]),
-            client_order_id=raw.get("clientOrderId"),
-            symbol=symbol,
-            side=str(raw.get("side")),
-            order_type=str(raw.get("type")),
-            status=status,
-            qty=_dec(raw.get("amount")),
-            filled=_dec(raw.get("filled")),
-            price=_dec(raw["price"]) if raw.get("price") else None,
-            ts_ms=int(raw.get("lastTradeTimestamp") or raw.get("timestamp") or 0),
-        )
-
-    def _trade(self, raw: dict[str, Any]) -> ExchangeTrade:
-        fee = raw.get("fee") or {}
-        maker = raw.get("takerOrMaker")
-        return ExchangeTrade(
-            trade_id=str(raw["id"]),
-            exchange_order_id=str(raw.get("order")),
-            side=str(raw.get("side")),
-            qty=_dec(raw.get("amount")),
-            price=_dec(raw.get("price")),
-            fee=_dec(fee.get("cost")),
-            fee_asset=str(fee.get("currency") or ""),
-            liquidity=maker if maker in ("maker", "taker") else "unknown",
-            ts_ms=int(raw.get("timestamp") or 0),
-        )

@@ -19,8 +19,10 @@ from typing import Annotated, Any
 import structlog
 import typer
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import make_asgi_app
 
 from breakout.common.bus.nats import NatsBus
@@ -60,6 +62,7 @@ def create_app(gw: Gateway, hub: Hub, vendor: VendorCache) -> FastAPI:
     for module in (features, regime, trading, events, control, health, ws, ui):
         app.include_router(module.router)
     app.mount("/metrics", make_asgi_app())
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(Exception, _internal_error)
 
     def openapi() -> dict[str, Any]:
@@ -73,6 +76,15 @@ def create_app(gw: Gateway, hub: Hub, vendor: VendorCache) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+async def _invalid_request(request: Request, exc: Exception) -> Response:
+    # FastAPI's own 422, rendered ASCII-safe: its errors echo the input, and JSON text may hold
+    # a lone surrogate ("\ud800") that UTF-8 cannot encode; escaped, the 422 still goes out
+    # instead of a 500 from rendering it.
+    assert isinstance(exc, RequestValidationError)
+    body = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+    return Response(body, status_code=422, media_type="application/json")
 
 
 async def _internal_error(request: Request, exc: Exception) -> JSONResponse:
