@@ -5,7 +5,7 @@ The market simulator (`SimExchange`, five symbols from the busiest to the quiete
 what it prints (its trades, a 20-level book snapshot a second per symbol, the 1 m and 5 m
 candles of its klines). `tracemalloc` measures what each side allocated and still holds, split
 by source file (`exchange_sim/` or `features/`), at `RUN_MIN` and at `2 x RUN_MIN`: past the
-longest window (the tape's 10 minutes and a quarter, the features' 300 s) a bounded core holds
+longest window (the tape's 10 minutes and an eighth, the features' 300 s) a bounded core holds
 as much at the end as at the middle, so the ratio is ~1 (target <= 1.05); a structure that grows
 with time shows as the ratio above it.
 

@@ -78,11 +78,12 @@ class IdWindow(Generic[T]):
             raise ValueError(f"id {item_id} does not follow {self._first_id + count - 1}")
         for name, column in zip(self._names, self._columns, strict=True):
             column.append(getattr(item, name))
-        # Trim in batches (a quarter of the bound) so appends stay O(1) amortised.
-        drop = count + 1 - self.capacity if count + 1 > self.capacity + self.capacity // 4 else 0
+        # Trim in batches (an eighth of the bound) so appends stay O(1) amortised: each cut
+        # moves at most 8 records per record it drops.
+        drop = count + 1 - self.capacity if count + 1 > self.capacity + self.capacity // 8 else 0
         if self.keep_ms is not None:
             cutoff = self._ts[-1] - self.keep_ms
-            if self._ts[0] < cutoff - self.keep_ms // 4:
+            if self._ts[0] < cutoff - self.keep_ms // 8:
                 drop = max(drop, bisect.bisect_left(self._ts, cutoff))
         if drop:
             for column in self._columns:
