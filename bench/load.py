@@ -79,10 +79,20 @@ def rss_mb(pids: list[int]) -> dict[str, float]:
             if not script.startswith("breakout"):
                 continue  # the supervisor's helpers, a shell
             name = script + (f":{argv[3].decode()}" if script == "breakout-ingest" else "")
+            if script == "breakout-features":  # one process per group: named by its group
+                name += _features_group(pid)
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     out[name] = out.get(name, 0.0) + int(line.split()[1]) / 1024
     return out
+
+
+def _features_group(pid: int) -> str:
+    """`:<group>` of a features process started per group (its `FEATURES_GROUP`), or ''."""
+    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        if entry.startswith(b"FEATURES_GROUP="):
+            return ":" + entry.partition(b"=")[2].decode()
+    return ""
 
 
 @contextlib.contextmanager
