@@ -20,6 +20,7 @@ from bench import (
     backtest_bench,
     features_bench,
     ingest_bench,
+    memory_bench,
     relay_bench,
     signals_bench,
     store_bench,
@@ -46,6 +47,7 @@ async def main() -> dict[str, object]:
     prefix = f"bench{run}"
     figures: dict[str, object] = features_bench.run()
     figures.update(signals_bench.run())
+    figures.update(memory_bench.run())
     figures.update(await backtest_bench.run())
     try:
         await migrate(dsn)

@@ -79,10 +79,20 @@ def rss_mb(pids: list[int]) -> dict[str, float]:
             if not script.startswith("breakout"):
                 continue  # the supervisor's helpers, a shell
             name = script + (f":{argv[3].decode()}" if script == "breakout-ingest" else "")
+            if script == "breakout-features":  # one process per group: named by its group
+                name += _features_group(pid)
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     out[name] = out.get(name, 0.0) + int(line.split()[1]) / 1024
     return out
+
+
+def _features_group(pid: int) -> str:
+    """`:<group>` of a features process started per group (its `FEATURES_GROUP`), or ''."""
+    for entry in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+        if entry.startswith(b"FEATURES_GROUP="):
+            return ":" + entry.partition(b"=")[2].decode()
+    return ""
 
 
 @contextlib.contextmanager
@@ -144,9 +154,9 @@ def offered(symbols: list[str]) -> dict[str, object]:
     }
 
 
-def slope_per_min(samples: list[dict[str, object]], lag: Callable[[dict[str, object]], int]
+def slope_per_min(samples: list[dict[str, object]], lag: Callable[[dict[str, object]], float]
                   ) -> float:  # fmt: skip
-    """Least-squares growth of a backlog, in events per minute (0 for fewer than 2 samples)."""
+    """Least-squares growth of a backlog (or memory), per minute (0 for fewer than 2 samples)."""
     if len(samples) < 2:
         return 0.0
     xs = [float(s["at"]) for s in samples]  # type: ignore[arg-type]
@@ -318,7 +328,33 @@ async def figures(dsn: str, args: argparse.Namespace, *, samples: list[dict[str,
     out["load.rss_growth_ratio"] = total[-1] / total[0]
     out["load.rss_mb_by_service_first"] = {k: round(v, 1) for k, v in sorted(memory[0].items())}
     out["load.rss_mb_by_service_last"] = {k: round(v, 1) for k, v in sorted(memory[-1].items())}
+    out |= memory_figures(samples, memory)
     return out
+
+
+def memory_figures(samples: list[dict[str, object]], memory: list[dict[str, float]]
+                   ) -> dict[str, object]:  # fmt: skip
+    """Resident memory per service in the first and the last third of the samples (medians),
+    and its growth over the last third (least squares, MB/min): a plateau is a slope near 0
+    once the windows have filled, whatever the level (`all` sums the services)."""
+    third_n = max(2, len(memory) // 3)
+    names = [*sorted({name for m in memory for name in m}), "all"]
+
+    def rss(m: dict[str, float], name: str) -> float:
+        return sum(m.values()) if name == "all" else m.get(name, 0.0)
+
+    first, last, slope = {}, {}, {}
+    tail = list(zip(samples[-third_n:], memory[-third_n:], strict=True))
+    for name in names:
+        first[name] = round(statistics.median(rss(m, name) for m in memory[:third_n]), 1)
+        last[name] = round(statistics.median(rss(m, name) for m in memory[-third_n:]), 1)
+        points: list[dict[str, object]] = [{"at": s["at"], "mb": rss(m, name)} for s, m in tail]
+        slope[name] = round(slope_per_min(points, lambda p: p["mb"]), 2)  # type: ignore[arg-type,return-value]
+    return {
+        "load.rss_mb_by_service_first_third": first,
+        "load.rss_mb_by_service_last_third": last,
+        "load.memory_slope_mb_per_min": slope,
+    }
 
 
 FEATURES = ("feat.",)

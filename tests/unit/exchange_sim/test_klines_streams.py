@@ -122,3 +122,27 @@ def test_fault_requests_are_validated() -> None:
         decode_fault(b'{"action": "rate_limit", "status": 500}')
     with pytest.raises(msgspec.ValidationError):
         decode_fault(b'{"action": "explode"}')
+
+
+def test_a_running_series_keeps_its_span_rolling() -> None:
+    # Three days of history, then two more days of trading a trade a minute: the series holds
+    # at most an hour beyond its three days, and still answers klines over what it holds.
+    keep = 3 * 24 * 60
+    series = _series(keep)
+    series.keep_minutes = keep
+    start, oldest = series.bars[-1].open_ms, series.bars[0].open_ms
+    longest = 0
+    for minute in range(1, 2 * 24 * 60 + 1):
+        series.add_trade(start + minute * MINUTE_MS + 7, 150 + minute % 5, 1, taker_buys=True)
+        longest = max(longest, len(series.bars))
+    assert keep <= len(series.bars) <= longest <= keep + 60
+    assert series.first_open_ms == series.bars[0].open_ms
+    assert series.bars[-1].open_ms == start + 2 * 24 * 60 * MINUTE_MS
+    assert series.minutes(oldest, oldest + MINUTE_MS) == []  # cut: older than three days
+    now_ms = series.bars[-1].open_ms + MINUTE_MS
+    back = series.query("1h", start_ms=None, end_ms=None, limit=2, now_ms=now_ms)
+    assert back[-2].trades == 60 and back[-2].volume_lots == 60
+    early = series.query("1h", start_ms=0, end_ms=None, limit=1, now_ms=now_ms)
+    assert early[0].open_ms == bucket_open("1h", series.first_open_ms) + (
+        0 if series.first_open_ms % (60 * MINUTE_MS) == 0 else 60 * MINUTE_MS
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import sys
 
 import msgspec
 import pytest
@@ -120,3 +121,25 @@ def test_state_round_trips_through_a_snapshot() -> None:
         T0_MS + 10**6, 30.0, 0.5, 2.0
     )
     assert restored.reading == market.tracker.reading
+
+
+def test_the_baseline_is_a_fixed_ring_of_the_last_half_hour() -> None:
+    # Two simulated hours of 1 s samples: the baseline keeps exactly `history_s` of them, the
+    # ones before the held-back TPM window, in a buffer whose size never changed.
+    tracker = ActivityTracker(CONFIG, "binance", "BTCUSDT")
+    ring = tracker._baseline
+    footprint = sys.getsizeof(ring._values)
+    samples = [(float(i % 97), float(i % 13), float(i % 7)) for i in range(7_200)]
+    for i, sample in enumerate(samples):
+        tracker.sample(T0_MS + i * 1_000, *sample)
+    held_back = CONFIG.tpm_window_s // CONFIG.sample_interval_s
+    capacity = CONFIG.history_s // CONFIG.sample_interval_s
+    expected = samples[-held_back - capacity : -held_back]
+    assert tracker.save().baseline == expected
+    assert sys.getsizeof(ring._values) == footprint and tracker._baseline is ring
+    # The last sample was read against the baseline as it stood before that sample aged.
+    read_against = samples[-held_back - capacity - 1 : -held_back - 1]
+    reading = tracker.reading
+    assert reading is not None and reading.baseline_tpm == pytest.approx(
+        statistics.fmean(s[0] for s in read_against), rel=1e-12
+    )

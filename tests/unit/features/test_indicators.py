@@ -11,8 +11,9 @@ import polars as pl
 import pytest
 
 from breakout.common.events import Candle
-from breakout.features.config import IndicatorConfig
+from breakout.features.config import FeaturesConfig, IndicatorConfig
 from breakout.features.indicators import CandleSeries, SessionVwap, percentile_rank
+from breakout.features.symbol import SymbolFeatures
 from tests.unit.features.factories import T0_MS, candle, trade
 
 DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data"
@@ -197,3 +198,32 @@ def test_session_vwap_resets_at_midnight_utc() -> None:
     assert vwap.value(T0_MS + 86_400_000) is None  # a new day with no trade yet
     vwap.add(trade(T0_MS + 86_400_001, 90.0, 1.0))
     assert vwap.value(T0_MS + 86_400_002) == 90.0
+
+
+def test_a_timeframe_read_by_indicators_only_keeps_what_they_read() -> None:
+    # ETH's 1 m candles (not the levels timeframe, not the reference) keep `bars_read` (101),
+    # its 5 m and BTC's 1 m keep `history_bars` (300); ETH's 1 m indicators are the ones a
+    # 300-bar series gives, the correlation with BTC's included.
+    features = FeaturesConfig()
+    eth = SymbolFeatures(features, "binance", "ETHUSDT")
+    btc = SymbolFeatures(features, "binance", "BTCUSDT")
+    full = CandleSeries(features.indicators, "1m", 60_000)
+    rng = random.Random(5)
+    eth_price = btc_price = 100.0
+    for i in range(1_600):  # 320 bars of 5 m
+        eth_price *= math.exp(rng.gauss(0, 0.01))
+        btc_price *= math.exp(rng.gauss(0, 0.01))
+        hi, lo = eth_price * 1.01, eth_price * 0.99
+        eth_bar = candle(i, eth_price, hi, lo, eth_price, symbol="ETHUSDT", timeframe="1m")
+        btc_bar = candle(
+            i, btc_price, btc_price * 1.01, btc_price * 0.99, btc_price, timeframe="1m"
+        )
+        btc.on_candle(btc_bar, None)
+        [(_, kept)] = eth.on_candle(eth_bar, btc.series["1m"])
+        full.add(eth_bar)
+        assert kept == full.indicators("binance", "ETHUSDT", None, btc.series["1m"])
+        if i % 5 == 4:
+            eth.on_candle(candle(i // 5, eth_price, hi, lo, eth_price, symbol="ETHUSDT"), None)
+    assert len(eth.series["1m"].bars) == features.indicators.bars_read == 101
+    assert len(eth.series["5m"].bars) == len(btc.series["1m"].bars) == 300
+    assert len(full.bars) == 300

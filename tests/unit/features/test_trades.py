@@ -126,6 +126,24 @@ def test_long_run_stays_exact_and_compacts() -> None:
     assert w1.trades == _brute_force(trades, agg.clock_ms, 1)["trades"]
 
 
+@pytest.mark.parametrize(("trades_per_s", "hours"), [(0.2, 6.0), (20.0, 0.5)])
+def test_the_log_holds_the_longest_window_not_hours_of_dead_trades(
+    trades_per_s: float, hours: float
+) -> None:
+    # A quiet symbol (0.2 trades/s: 60 in the 300 s window) once kept up to 4,096 trades
+    # behind its longest window, hours of them; the log now stays within an eighth of the
+    # window's trades (and a floor of 64) above what the window holds, quiet or busy.
+    agg = TradeAggregator(CONFIG)
+    gap_ms = round(1000 / trades_per_s)
+    longest = 0
+    for i in range(round(hours * 3600 * trades_per_s)):
+        agg.add(trade(T0_MS + i * gap_ms, 100.0, 0.01, "buy", trade_id=i))
+        live = agg.windows[-1].trades
+        longest = max(longest, len(agg.log) - max(live * 8 // 7, live + 64))
+    assert longest <= 1
+    assert agg.windows[-1].trades == 300 * trades_per_s
+
+
 def test_state_round_trips_through_a_snapshot() -> None:
     agg = TradeAggregator(CONFIG)
     for i in range(50):

@@ -122,6 +122,9 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
     tape_capacity: Annotated[
         int, typer.Option(help="Trades kept per symbol for REST backfills (by id or time).")
     ] = 20_000,
+    tape_minutes: Annotated[
+        float, typer.Option(help="Simulated minutes of trades kept per symbol (at most).")
+    ] = 10.0,
     api_key: Annotated[
         str | None, typer.Option(envvar="SIM_API_KEY", help="API key of the trading account.")
     ] = None,
@@ -191,6 +194,7 @@ def run(  # noqa: PLR0917 - typer maps each option to a parameter
             regime_time_scale=regime_time_scale,
             history_days=history_days,
             tape_capacity=tape_capacity,
+            tape_minutes=tape_minutes,
             quiet_tail_symbols=frozenset(demo_symbols(symbol_list) if demo else ()),
             quiet_tail_minutes=BASE_MINUTES if demo else 0,
         )

@@ -42,8 +42,11 @@ class MarketConfig:
     trade_rate_multiplier: float = 1.0
     regime_time_scale: float = 1.0
     history_days: float = 3.0
-    # Trades (and aggregate trades) kept per symbol for REST backfills by id or time.
+    # Trades (and aggregate trades) kept per symbol for REST backfills by id or time: at most
+    # this many, none older than `tape_minutes` of simulated time (an ingest outage or restart
+    # is backfilled from them; a quiet symbol once kept 20,000 trades, a day of them).
     tape_capacity: int = 20_000
+    tape_minutes: float = 10.0
     # Symbols whose last history minutes are a tight range (a scripted base), and how long.
     quiet_tail_symbols: frozenset[str] = frozenset()
     quiet_tail_minutes: int = 0
@@ -99,7 +102,10 @@ class SymbolMarket:
         id_base = self.rng.randrange(10**6, 10**8)
         self.book = OrderBook(first_update_id=id_base * 10)
         self.tape = TradeTape(
-            first_trade_id=id_base * 3, first_agg_id=id_base, capacity=config.tape_capacity
+            first_trade_id=id_base * 3,
+            first_agg_id=id_base,
+            capacity=config.tape_capacity,
+            keep_ms=round(config.tape_minutes * 60_000),
         )
         self.klines = KlineSeries(
             backfill_bars(
@@ -111,7 +117,8 @@ class SymbolMarket:
                 quiet_tail_minutes=(
                     config.quiet_tail_minutes if spec.symbol in config.quiet_tail_symbols else 0
                 ),
-            )
+            ),
+            keep_minutes=max(1, math.ceil(config.history_days * 24 * 60)),
         )
         self.klines.extend_to(start_ms)
         self.process = PriceProcess.start(spec.start_price, self.rng, config.regime_time_scale)

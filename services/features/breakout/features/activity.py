@@ -14,7 +14,9 @@ before it and does not dilute its own baseline. Means and variances use exact su
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
+from collections.abc import Iterable, Iterator
 
 import msgspec
 
@@ -43,6 +45,50 @@ class ActivityState(msgspec.Struct, kw_only=True):
     baseline: list[Sample]
     dropped: bool
     reading: ActivityReading | None
+
+
+class SampleRing:
+    """The baseline's samples in one preallocated array of floats, oldest overwritten first.
+
+    Its footprint is fixed from the first sample (`capacity` x 3 floats: 43 KB for the default
+    30 minutes of 1 s samples) instead of a tuple and three floats per sample (~250 KB) that
+    fill over the baseline's half hour, at 300 symbols 13 MB against 75 MB (docs/features.md).
+    """
+
+    __slots__ = ("_count", "_head", "_values", "capacity")
+
+    def __init__(self, capacity: int, samples: Iterable[Sample] = ()) -> None:
+        self.capacity = capacity
+        self._values = array("d", bytes(8 * 3 * capacity))
+        self._head = 0  # slot of the oldest sample
+        self._count = 0
+        for sample in samples:
+            self.push(sample)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Sample]:
+        values = self._values
+        for i in range(self._count):
+            at = 3 * ((self._head + i) % self.capacity)
+            yield (values[at], values[at + 1], values[at + 2])
+
+    def push(self, sample: Sample) -> Sample | None:
+        """Append a sample; return the oldest one it overwrote when the ring was full."""
+        values = self._values
+        if not self.capacity:
+            return sample  # no baseline kept: the sample ages straight out
+        if self._count < self.capacity:
+            at = 3 * ((self._head + self._count) % self.capacity)
+            self._count += 1
+            old = None
+        else:
+            at = 3 * self._head
+            old = (values[at], values[at + 1], values[at + 2])
+            self._head = (self._head + 1) % self.capacity
+        values[at], values[at + 1], values[at + 2] = sample
+        return old
 
 
 class _ExactMoments:
@@ -84,7 +130,7 @@ class ActivityTracker:
         self.exchange = exchange
         self.symbol = symbol
         self._recent: deque[Sample] = deque()
-        self._baseline: deque[Sample] = deque()
+        self._baseline = SampleRing(self._capacity)
         self._moments = (_ExactMoments(), _ExactMoments(), _ExactMoments())
         self.dropped = False
         self.reading: ActivityReading | None = None
@@ -123,13 +169,12 @@ class ActivityTracker:
         self._recent.append(sample)
         while len(self._recent) > self._held_back:
             aged = self._recent.popleft()
-            self._baseline.append(aged)
+            old = self._baseline.push(aged)
             for moments, value in zip(self._moments, aged, strict=True):
                 moments.add(value, 1)
-        while len(self._baseline) > self._capacity:
-            old = self._baseline.popleft()
-            for moments, value in zip(self._moments, old, strict=True):
-                moments.add(value, -1)
+            if old is not None:
+                for moments, value in zip(self._moments, old, strict=True):
+                    moments.add(value, -1)
 
     def _edges(self, reading: ActivityReading) -> list[Event]:
         drop, baseline = reading.drop_frac, reading.baseline_tpm
@@ -178,7 +223,7 @@ class ActivityTracker:
     def load(self, state: ActivityState) -> None:
         """Replace the state with a snapshot's (exact sums recomputed)."""
         self._recent = deque(state.recent)
-        self._baseline = deque(state.baseline)
+        self._baseline = SampleRing(self._capacity, state.baseline[-self._capacity :])
         self._moments = (_ExactMoments(), _ExactMoments(), _ExactMoments())
         for sample in self._baseline:
             for moments, value in zip(self._moments, sample, strict=True):

@@ -1,7 +1,8 @@
 """Indicators on closed candles: ATR, Bollinger width and percentile, EMA, OBV, volume surge,
 session VWAP (from trades) and correlation with a reference symbol (BTC).
 
-One `CandleSeries` per symbol and timeframe keeps the last `history_bars` candles and the
+One `CandleSeries` per symbol and timeframe keeps the last `history_bars` candles (or fewer,
+when only indicators read them: `bars_read`) and the
 recursive state (ATR, EMAs, OBV); windowed figures (Bollinger, medians, correlation) are
 recomputed over their few dozen bars at each close, which costs nothing at candle rates and
 keeps them exact. Conventions follow TA-Lib: ATR and EMA are seeded with the simple average of
@@ -162,11 +163,16 @@ class SeriesState(msgspec.Struct, kw_only=True):
 class CandleSeries:
     """Closed candles of one symbol and timeframe, with their recursive indicators."""
 
-    def __init__(self, config: IndicatorConfig, timeframe: str, span_ms: int) -> None:
+    def __init__(
+        self, config: IndicatorConfig, timeframe: str, span_ms: int, keep_bars: int | None = None
+    ) -> None:
         self.config = config
         self.timeframe = timeframe
         self.span_ms = span_ms
-        self.bars: deque[Bar] = deque(maxlen=config.history_bars)
+        # `history_bars` unless the caller knows fewer are read (symbol.py: a timeframe that
+        # feeds indicators only keeps `bars_read`).
+        self.keep_bars = keep_bars or config.history_bars
+        self.bars: deque[Bar] = deque(maxlen=self.keep_bars)
         self.atr = SmoothedAverage.wilder(config.atr_period)
         self.ema_fast = SmoothedAverage.ema(config.ema_fast_period)
         self.ema_slow = SmoothedAverage.ema(config.ema_slow_period)
@@ -256,7 +262,7 @@ class CandleSeries:
 
     def load(self, state: SeriesState) -> None:
         """Replace the state with a snapshot's."""
-        self.bars = deque(state.bars, maxlen=self.config.history_bars)
+        self.bars = deque(state.bars, maxlen=self.keep_bars)
         self.atr, self.ema_fast, self.ema_slow = state.atr, state.ema_fast, state.ema_slow
         self.obv_fx = int(state.obv_fx)
         self.widths = deque(state.widths, maxlen=self.config.bb_percentile_lookback)

@@ -169,6 +169,12 @@ class IndicatorConfig(_Config, frozen=True):
         if self.history_bars < max(*periods, self.volume_median_bars, self.correlation_bars):
             raise ValueError("history_bars must cover the longest indicator period")
 
+    @property
+    def bars_read(self) -> int:
+        """The most recent candles any indicator reads: the correlation's returns (one more
+        close than returns), the volume median before the bar, the Bollinger window."""
+        return max(self.correlation_bars + 1, self.volume_median_bars + 1, self.bb_period, 2)
+
 
 class OrderFlowConfig(_Config, frozen=True):
     """Order flow on closed candles of the levels timeframe (the integration guide's
