@@ -100,7 +100,11 @@ async def serve(settings: ExecutionSettings, health_port: int | None) -> None:
     broker = build_broker(settings, store, bus)
     try:
         await bus.ensure_stream()
-        app, router = build_components(settings, store, bus, broker)
+        # It reads every symbol's trades (exits, TWAP steps): fetched and committed 1,024 at a
+        # time, as features and signals are, so a busy market costs fewer commits. A fetch
+        # returns what has arrived, so caught up this adds no latency to an order.
+        runtime = RuntimeConfig(fetch_batch=1024, commit_batch=1024)
+        app, router = build_components(settings, store, bus, broker, runtime=runtime)
         components: list[Component] = [app, router]
         if isinstance(broker, PaperBroker):
             components.insert(0, broker)  # follows the books the paper fills walk
