@@ -76,3 +76,15 @@ def test_an_exchange_error_text_is_recordable() -> None:
     assert away.error == "Err\\ud800" and len(away.message) == 500
     for text in (refused.message, away.error):
         assert "\x00" not in text.encode("utf-8").decode()
+
+
+def test_a_time_that_has_not_happened_yet_is_skipped_not_refused() -> None:
+    # Binance answers `workingTime: -1` for an order not yet working; ccxt passes it on as
+    # `lastTradeTimestamp`. The chaos run's clean session refused such an answer from
+    # exchange_sim and recorded a needless exchange error.
+    assert to_order("BTCUSDT", {**ORDER, "lastTradeTimestamp": -1}).ts_ms == ORDER["timestamp"]
+    assert to_order("BTCUSDT", {**ORDER, "lastTradeTimestamp": 1_700_000_000_500}).ts_ms == (
+        1_700_000_000_500
+    )
+    with pytest.raises(MalformedAnswer, match="no time in lastTradeTimestamp -1, timestamp -1"):
+        to_order("BTCUSDT", {**ORDER, "lastTradeTimestamp": -1, "timestamp": -1})

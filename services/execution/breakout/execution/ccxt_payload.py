@@ -79,10 +79,15 @@ def _side(what: str, raw: dict[str, Any]) -> str:
 
 
 def _ts_ms(what: str, raw: dict[str, Any], *keys: str) -> int:
-    value = next((raw[k] for k in keys if raw.get(k) is not None), None)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 2**53:
-        raise MalformedAnswer(what, f"{' / '.join(keys)} is {value!r:.40}", raw)
-    return int(value)
+    # The first of `keys` that holds a time. Binance answers -1 for a time that has not
+    # happened yet (`workingTime` of an order not yet working), which ccxt passes on as
+    # `lastTradeTimestamp`: that is no time, not a malformed answer, while a later key has one.
+    for key in keys:
+        value = raw.get(key)
+        if not isinstance(value, bool) and isinstance(value, int | float) and 0 <= value < 2**53:
+            return int(value)
+    seen = ", ".join(f"{key} {raw.get(key)!r:.40}" for key in keys)
+    raise MalformedAnswer(what, f"no time in {seen}", raw)
 
 
 def to_order(symbol: str, raw: Any) -> ExchangeOrder:

@@ -268,7 +268,13 @@ class OrderRouter:
         self, operation: str, exc: ExchangeUnavailable, view: OrderView | None
     ) -> None:
         self.errors += 1
-        log.warning("exchange call failed", operation=operation, error=exc.error, kind=exc.kind)
+        log.warning(
+            "exchange call failed",
+            operation=operation,
+            error=exc.error,
+            kind=exc.kind,
+            message=exc.message,
+        )
         error = ExchangeErrorOccurred(
             exchange=self.broker.exchange,
             kind=exc.kind,
