@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -12,6 +13,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import msgspec
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from breakout.common.clock import Clock, LiveClock
@@ -74,6 +76,25 @@ def require_token(
             detail="missing or wrong bearer token (Authorization: Bearer $BREAKOUT_API_TOKEN)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+
+
+class TokenFirstRoute(APIRoute):
+    """A route that checks the bearer token before FastAPI reads and parses the body.
+
+    FastAPI parses a JSON body before it runs any dependency, so a route guarded by
+    `require_token` alone answers a caller without the token 422 (with the body's errors) for a
+    body that is not JSON, and 401 otherwise. Checking first answers every such caller 401.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """The route's handler, behind the token check."""
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            require_token(gateway(request), await _bearer(request))
+            return await handler(request)
+
+        return checked
 
 
 def require_read_access(

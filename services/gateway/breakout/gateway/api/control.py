@@ -6,8 +6,12 @@ and execution services act on it.
 Replay protection: every command carries an `Idempotency-Key` header, a fresh unique id per
 command (a UUID), or is refused (428). The event id derives from the key, so the key is recorded
 with the command forever; the same key again, a replayed (captured, or double-sent) request, is
-refused with 409 and writes nothing. Even two identical requests racing past the check write
-one event: the store skips an event id it already holds.
+refused with 409 and writes nothing. Two identical requests racing past the check (two
+gateway replicas) write one event, since the store skips an event id it already holds, and the
+one whose append wrote nothing answers 409 as well.
+
+The token is checked before the body is read: a caller without it learns nothing about the
+body's shape (a 401, never a 422).
 """
 
 from __future__ import annotations
@@ -28,11 +32,22 @@ from breakout.common.events.ctl_ops import (
     ctl_stream,
 )
 from breakout.common.ids import external_event_id
-from breakout.common.store.port import EventStore
+from breakout.common.store.port import EventStore, StreamAppend
 from breakout.gateway import metrics
-from breakout.gateway.api.common import Gateway, GatewayDep, MsgspecResponse, ok, require_token
+from breakout.gateway.api.common import (
+    Gateway,
+    GatewayDep,
+    MsgspecResponse,
+    TokenFirstRoute,
+    ok,
+    require_token,
+)
 
-router = APIRouter(tags=["control"], dependencies=[Depends(require_token)])
+# The dependency documents the bearer scheme in OpenAPI; `TokenFirstRoute` enforces it before
+# FastAPI reads the body.
+router = APIRouter(
+    tags=["control"], dependencies=[Depends(require_token)], route_class=TokenFirstRoute
+)
 
 PRODUCER = "gateway"
 Operator = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@\-]+$")]
@@ -117,18 +132,25 @@ async def _record(gw: Gateway, kind: str, command: Event, key: str | None) -> Ms
     new = NewEvent(event_id=event_id, data=command, occurred_at=gw.clock.now(), producer=PRODUCER)
     async with gw.ctl_lock:
         earlier = await _recorded(gw.store, stream, event_id)
-        if earlier is not None:
-            metrics.CTL_REPLAYS.labels(kind).inc()
-            refused = Replayed(
-                detail=f"Idempotency-Key already used: recorded at position {earlier.position}",
-                event_id=event_id,
-                position=earlier.position,
-            )
-            return MsgspecResponse(refused, status_code=409)
-        version = await gw.store.append(stream, [new])
+        # Rows written, not the stream's version: 0 when another gateway replica recorded the
+        # same key between the check above and this append (the store skips a stored id).
+        written = 0
+        if earlier is None:
+            written = await gw.store.append_bulk([StreamAppend(stream=stream, events=[new])])
+        recorded = earlier or await _recorded(gw.store, stream, event_id)
+    if recorded is None:  # the store acknowledged an append it does not hold
+        raise HTTPException(status_code=500, detail="the command was not recorded")
+    if not written:
+        metrics.CTL_REPLAYS.labels(kind).inc()
+        refused = Replayed(
+            detail=f"Idempotency-Key already used: recorded at position {recorded.position}",
+            event_id=event_id,
+            position=recorded.position,
+        )
+        return MsgspecResponse(refused, status_code=409)
     metrics.CTL_COMMANDS.labels(kind).inc()
     body = Accepted(
-        event_id=event_id, stream=stream, type=command.type_tag(), stream_version=version
+        event_id=event_id, stream=stream, type=command.type_tag(), stream_version=recorded.version
     )
     return MsgspecResponse(body, status_code=202)
 
