@@ -34,10 +34,10 @@ from breakout.common.events import (
     encode_event,
 )
 from breakout.common.store import InMemoryEventStore
+from breakout.execution.broker import MalformedAnswer
 from breakout.execution.ccxt_broker import CcxtBroker
 from breakout.execution.ccxt_payload import (
     SIDES,
-    MalformedAnswer,
     to_balances,
     to_order,
     to_trade,

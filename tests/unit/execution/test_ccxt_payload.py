@@ -8,8 +8,14 @@ from decimal import Decimal
 import pytest
 
 from breakout.common.events import OrderFilled, OrderFillReceived
-from breakout.execution.broker import ExchangeUnavailable, OrderRefused, OrderView, outcome_events
-from breakout.execution.ccxt_payload import MalformedAnswer, to_balances, to_order, to_trade
+from breakout.execution.broker import (
+    ExchangeUnavailable,
+    MalformedAnswer,
+    OrderRefused,
+    OrderView,
+    outcome_events,
+)
+from breakout.execution.ccxt_payload import to_balances, to_order, to_trade
 from tests.unit.execution.test_paper import order as submitted
 
 ORDER = {

@@ -94,6 +94,15 @@ class ExchangeUnavailable(Exception):
         self.kind, self.error, self.message = kind, error, message
 
 
+class MalformedAnswer(ExchangeUnavailable):
+    """An answer of the exchange this adapter cannot read: a field missing, mistyped or out of
+    range, or at odds with the order it answers about. Its outcome is unknown, like a timeout's."""
+
+    def __init__(self, what: str, reason: str, raw: object) -> None:
+        super().__init__("exchange", "MalformedAnswer", f"{what}: {reason}; got {raw!r:.200}")
+        self.what, self.reason = what, reason
+
+
 def temporary(failure: BaseException) -> bool:
     """Whether an exchange failure may pass by itself (network, rate limit; not auth)."""
     return isinstance(failure, ExchangeUnavailable) and failure.kind != "auth"
@@ -240,6 +249,10 @@ def outcome_events(
     cum = view.cum_qty
     # A trade listed twice (pages of an answer overlap) is one fill, in the sum and the average.
     trades = list({t.trade_id: t for t in trades}.values())
+    for trade in trades:  # a sell fill on a buy order moves money the other way: refuse it all
+        if trade.side != sub.side:
+            reason = f"fill {trade.trade_id} is a {trade.side}, order {sub.order_id} a {sub.side}"
+            raise MalformedAnswer("trades", reason, trade)
     for trade in sorted(trades, key=lambda t: (t.ts_ms, t.trade_id)):
         if trade.trade_id in view.trade_ids:
             continue

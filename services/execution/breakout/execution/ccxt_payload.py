@@ -15,7 +15,7 @@ import math
 from decimal import Decimal
 from typing import Any
 
-from breakout.execution.broker import ExchangeOrder, ExchangeTrade, ExchangeUnavailable, OrderStatus
+from breakout.execution.broker import ExchangeOrder, ExchangeTrade, MalformedAnswer, OrderStatus
 
 _STATUSES: dict[str, OrderStatus] = {
     "open": "open",
@@ -26,15 +26,6 @@ _STATUSES: dict[str, OrderStatus] = {
     "rejected": "rejected",
 }
 SIDES = ("buy", "sell")
-
-
-class MalformedAnswer(ExchangeUnavailable):
-    """An answer of the exchange this adapter cannot read: a field missing, mistyped or out of
-    range. Its outcome is unknown, like a timeout's."""
-
-    def __init__(self, what: str, reason: str, raw: object) -> None:
-        super().__init__("exchange", "MalformedAnswer", f"{what}: {reason}; got {raw!r:.200}")
-        self.what, self.reason = what, reason
 
 
 def _mapping(what: str, raw: Any) -> dict[str, Any]:

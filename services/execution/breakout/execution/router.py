@@ -51,6 +51,8 @@ from breakout.execution.broker import (
 log = structlog.get_logger(__name__)
 PRODUCER = "execution-router"
 ORDERS = EventFilter(categories=("order",))
+# Risk times an outage from these (its disconnect kill switch): each one is recorded.
+OUTAGE_KINDS = frozenset({"network", "rate_limited"})
 
 
 class OrderRouter:
@@ -65,6 +67,7 @@ class OrderRouter:
         poll_s: float = 0.5,
         balance_every_s: float = 10.0,
         recv_window_s: float = 5.0,
+        error_repeat_s: float = 60.0,
         clock: Clock | None = None,
     ) -> None:
         self.store, self.broker, self.symbols = store, broker, list(symbols)
@@ -80,6 +83,10 @@ class OrderRouter:
         self.hold_until: dict[str, float] = {}
         self.cancel_sent: set[str] = set()
         self.errors = 0
+        # Any other error the same call keeps getting (an answer that stays malformed) is
+        # recorded once per `error_repeat_s`, not on every pass: (monotonic time, repeats since).
+        self.error_repeat_s = error_repeat_s
+        self._repeating: dict[tuple[str, ...], tuple[float, int]] = {}
         self._last_balance: BalanceObserved | None = None
         self._next_balance = 0.0
         self._stopping = asyncio.Event()
@@ -267,13 +274,26 @@ class OrderRouter:
     async def _record_error(
         self, operation: str, exc: ExchangeUnavailable, view: OrderView | None
     ) -> None:
+        order_id = view.submitted.order_id if view is not None else ""
+        key = (operation, order_id, exc.kind, exc.error, exc.message)
+        now = self._monotonic()
+        since, repeats = self._repeating.get(key, (-self.error_repeat_s, 0))
+        if exc.kind not in OUTAGE_KINDS and now - since < self.error_repeat_s:
+            self._repeating[key] = (since, repeats + 1)
+            return
+        self._repeating = {
+            k: v for k, v in self._repeating.items() if now - v[0] < self.error_repeat_s
+        }
+        self._repeating[key] = (now, 0)
         self.errors += 1
         log.warning(
             "exchange call failed",
             operation=operation,
+            order_id=order_id or None,
             error=exc.error,
             kind=exc.kind,
             message=exc.message,
+            repeats=repeats,
         )
         error = ExchangeErrorOccurred(
             exchange=self.broker.exchange,
@@ -281,6 +301,7 @@ class OrderRouter:
             operation=operation,
             error=exc.error,
             message=exc.message,
+            repeats=repeats,
             ts_ms=self._now_ms(),
         )
         if view is None:

@@ -198,7 +198,12 @@ class OrderRejected(Event, frozen=True, kw_only=True, tag="exec.order_rejected.v
 
 
 class ExchangeErrorOccurred(Event, frozen=True, kw_only=True, tag="exec.exchange_error.v1"):
-    """A call to the exchange failed (network, rate limit, auth); the kill switch watches."""
+    """A call to the exchange failed (network, rate limit, auth); the kill switch watches.
+
+    `repeats`: how many times the same call failed the same way since this error was last
+    recorded, unrecorded (the router records a persisting error other than an outage's once a
+    minute, not on every pass).
+    """
 
     exchange: str
     kind: ExchangeErrorKind
@@ -206,6 +211,7 @@ class ExchangeErrorOccurred(Event, frozen=True, kw_only=True, tag="exec.exchange
     error: str
     message: str
     ts_ms: int
+    repeats: int = 0
 
     def subject(self) -> str:
         """`exec.broker.<exchange>`."""
