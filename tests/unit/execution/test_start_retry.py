@@ -1,10 +1,11 @@
-"""Execution waits out an exchange that is away at start (as ingest does), but not bad keys."""
+"""Execution waits out an exchange that is away at start (as ingest does), but not bad keys
+or an answer it cannot read."""
 
 from __future__ import annotations
 
 import pytest
 
-from breakout.execution.broker import ExchangeUnavailable, at_start
+from breakout.execution.broker import ExchangeUnavailable, MalformedAnswer, at_start
 
 
 class Flaky:
@@ -31,3 +32,16 @@ async def test_bad_keys_are_not_waited_out() -> None:
     with pytest.raises(ExchangeUnavailable):
         await at_start(exchange.rules, "market rules")
     assert exchange.calls == 1
+
+
+async def test_an_unreadable_answer_is_not_waited_out() -> None:
+    calls = 0
+
+    async def rules() -> list[str]:
+        nonlocal calls
+        calls += 1
+        raise MalformedAnswer("market BTCUSDT PRICE_FILTER", "tickSize is 'NaN'", {})
+
+    with pytest.raises(MalformedAnswer, match="PRICE_FILTER: tickSize"):
+        await at_start(rules, "market rules")
+    assert calls == 1

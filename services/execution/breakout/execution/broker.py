@@ -104,8 +104,13 @@ class MalformedAnswer(ExchangeUnavailable):
 
 
 def temporary(failure: BaseException) -> bool:
-    """Whether an exchange failure may pass by itself (network, rate limit; not auth)."""
-    return isinstance(failure, ExchangeUnavailable) and failure.kind != "auth"
+    """Whether an exchange failure may pass by itself (network, rate limit; not auth, and not
+    an answer that cannot be read: a start that waits on one would wait forever, quietly)."""
+    return (
+        isinstance(failure, ExchangeUnavailable)
+        and failure.kind != "auth"
+        and not isinstance(failure, MalformedAnswer)
+    )
 
 
 async def at_start(request: Callable[[], Awaitable[T]], what: str) -> T:
