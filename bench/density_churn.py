@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 
 import msgspec
 
+from breakout.backtest.simgen import sim_trade
 from breakout.common.events import BookSnapshot, Event, MarketTrade
 from breakout.common.events.feat import DensityDetected, DensityEaten, DensityRemoved
 from breakout.exchange_sim.market import MarketConfig, SymbolMarket
 from breakout.exchange_sim.specs import make_spec
-from breakout.exchange_sim.tape import Print
 from breakout.features.book import TickSize
 from breakout.features.config import DensityConfig
 from breakout.features.density import DensityDetector
@@ -67,7 +67,7 @@ def recorded_stream(
     next_snapshot = START_MS + SNAPSHOT_MS
     while market.now_ms < START_MS + minutes * 60_000:
         for printed in market.step(step_ms):
-            out.append(_trade(spec.symbol, market, printed))
+            out.append(sim_trade("binance", spec.symbol, market.spec, printed))
         if market.now_ms >= next_snapshot:
             out.append(_snapshot(spec.symbol, market, depth))
             SIM_WALLS[market.now_ms] = {
@@ -76,20 +76,6 @@ def recorded_stream(
             }
             next_snapshot += SNAPSHOT_MS
     return out
-
-
-def _trade(symbol: str, market: SymbolMarket, printed: Print) -> MarketTrade:
-    spec = market.spec
-    return MarketTrade(
-        exchange="binance",
-        symbol=symbol,
-        trade_id=printed.trade_id,
-        price=spec.price_float(printed.price),
-        qty=spec.qty_float(printed.lots),
-        side="sell" if printed.buyer_maker else "buy",
-        exchange_ts_ms=printed.ts_ms,
-        received_ts_ms=printed.ts_ms,
-    )
 
 
 def _snapshot(symbol: str, market: SymbolMarket, depth: int) -> BookSnapshot:

@@ -29,6 +29,7 @@ from breakout.exchange_sim.klines import Bar
 from breakout.exchange_sim.market import MarketConfig, SymbolMarket
 from breakout.exchange_sim.scenario import Phase, script_market
 from breakout.exchange_sim.specs import SymbolSpec, make_spec
+from breakout.exchange_sim.tape import Print
 from breakout.exchange_sim.ticker import ticker_stats
 
 
@@ -98,24 +99,28 @@ def _history(session: SimSession, markets: dict[str, SymbolMarket]) -> list[Cand
     return candles
 
 
+def sim_trade(exchange: str, symbol: str, spec: SymbolSpec, printed: Print) -> MarketTrade:
+    """A simulator print as the trade ingest records (received the instant it printed)."""
+    return MarketTrade(
+        exchange=exchange,
+        symbol=symbol,
+        trade_id=printed.trade_id,
+        price=spec.price_float(printed.price),
+        qty=spec.qty_float(printed.lots),
+        side="sell" if printed.buyer_maker else "buy",
+        exchange_ts_ms=printed.ts_ms,
+        received_ts_ms=printed.ts_ms,
+    )
+
+
 def _live(session: SimSession, markets: dict[str, SymbolMarket]) -> Iterator[Event]:
     end_ms = session.start_ms + session.duration_s * 1000
     now_ms = session.start_ms
     while now_ms < end_ms:
         now_ms += session.step_ms
         for symbol, market in markets.items():
-            spec = market.spec
             for p in market.step(session.step_ms):
-                yield MarketTrade(
-                    exchange=session.exchange,
-                    symbol=symbol,
-                    trade_id=p.trade_id,
-                    price=spec.price_float(p.price),
-                    qty=spec.qty_float(p.lots),
-                    side="sell" if p.buyer_maker else "buy",
-                    exchange_ts_ms=p.ts_ms,
-                    received_ts_ms=p.ts_ms,
-                )
+                yield sim_trade(session.exchange, symbol, market.spec, p)
             if now_ms % session.book_every_ms == 0:
                 yield _book(market, session, now_ms)
             if now_ms % session.ticker_every_ms == 0:
