@@ -31,6 +31,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -69,22 +70,56 @@ def descendants(root: int) -> list[int]:
     return out
 
 
+def service_name(pid: int) -> str | None:
+    """The service a process runs (its console script; ingest by group, features by group), or
+    None for the supervisor's helpers and shells."""
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    script = Path(argv[1].decode() if len(argv) > 1 else argv[0].decode()).name
+    if not script.startswith("breakout"):
+        return None
+    name = script + (f":{argv[3].decode()}" if script == "breakout-ingest" else "")
+    if script == "breakout-features":  # one process per group: named by its group
+        name += _features_group(pid)
+    return name
+
+
 def rss_mb(pids: list[int]) -> dict[str, float]:
-    """Resident memory per service (named by its console script and first argument)."""
+    """Resident memory per service."""
     out: dict[str, float] = {}
     for pid in pids:
-        with contextlib.suppress(OSError, ValueError):
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            script = Path(argv[1].decode() if len(argv) > 1 else argv[0].decode()).name
-            if not script.startswith("breakout"):
-                continue  # the supervisor's helpers, a shell
-            name = script + (f":{argv[3].decode()}" if script == "breakout-ingest" else "")
-            if script == "breakout-features":  # one process per group: named by its group
-                name += _features_group(pid)
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if (name := service_name(pid)) is None:
+                continue
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     out[name] = out.get(name, 0.0) + int(line.split()[1]) / 1024
     return out
+
+
+def cpu_s(pids: list[int]) -> dict[str, float]:
+    """CPU seconds (user + system) each service has used since it started."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for pid in pids:
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            if (name := service_name(pid)) is None:
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_cores(before: dict[str, float], after: dict[str, float], wall_s: float
+              ) -> dict[str, float]:  # fmt: skip
+    """Cores each service kept busy over `wall_s` (a restarted one counts from its restart),
+    busiest first, with `all` their sum."""
+    # A counter below its start value belongs to a process restarted in the window.
+    used = {
+        name: (t - before.get(name, 0.0) if t >= before.get(name, 0.0) else t) / wall_s
+        for name, t in after.items()
+    }
+    cores = {name: round(c, 3) for name, c in sorted(used.items(), key=lambda kv: -kv[1])}
+    return cores | {"all": round(sum(used.values()), 3)}
 
 
 def _features_group(pid: int) -> str:
@@ -204,6 +239,42 @@ WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY category
 """
 
 
+@dataclass
+class Window:
+    """What was sampled over the measured window."""
+
+    samples: list[dict[str, object]] = field(default_factory=list)
+    memory: list[dict[str, float]] = field(default_factory=list)
+    started_db: object = None
+    ended_db: object = None
+    cpu_cores: dict[str, float] = field(default_factory=dict)
+    loads: tuple[tuple[float, float, float], tuple[float, float, float]] = ((0, 0, 0), (0, 0, 0))
+
+
+async def window(conn: asyncpg.Connection, process: subprocess.Popen[bytes], prefix: str,
+                 args: argparse.Namespace) -> Window:  # fmt: skip
+    """Sample the store, the consumers and every service's memory each `--sample-s` for
+    `--duration-s`, and the CPU each service used over the whole window."""
+    out = Window()
+    load_before = os.getloadavg()
+    cpu_before = cpu_s(descendants(process.pid))
+    out.started_db = await conn.fetchval("SELECT now()")
+    started = time.monotonic()
+    while True:
+        out.samples.append(await sample(conn, f"relay:{prefix}"))
+        out.memory.append(rss_mb(descendants(process.pid)))
+        elapsed = time.monotonic() - started
+        if elapsed >= args.duration_s:
+            break
+        print(f"{elapsed:5.0f} s  head {out.samples[-1]['head']}", file=sys.stderr)
+        await asyncio.sleep(args.sample_s)
+    out.ended_db = await conn.fetchval("SELECT now()")
+    used = cpu_s(descendants(process.pid))
+    out.cpu_cores = cpu_cores(cpu_before, used, time.monotonic() - started)
+    out.loads = (load_before, os.getloadavg())
+    return out
+
+
 async def measure(args: argparse.Namespace) -> dict[str, object]:
     infra = InfraSettings.from_env()
     run = uuid.uuid4().hex[:8]
@@ -221,8 +292,6 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
             "--sim-seed", str(args.seed), "--preset", args.preset]  # fmt: skip
     if args.features_per_group:
         argv.append("--features-per-group")
-    samples: list[dict[str, object]] = []
-    memory: list[dict[str, float]] = []
     try:
         with system(argv, env, workdir / "run.log") as process:
             deadline = time.monotonic() + 180
@@ -236,26 +305,16 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
                 print(f"trades flowing after {startup_s:.0f} s; warming up "
                       f"{args.warmup_s:.0f} s", file=sys.stderr)  # fmt: skip
                 await asyncio.sleep(args.warmup_s)
-                load_before = os.getloadavg()
-                started_db = await conn.fetchval("SELECT now()")
-                started = time.monotonic()
-                while time.monotonic() - started < args.duration_s:
-                    samples.append(await sample(conn, f"relay:{prefix}"))
-                    memory.append(rss_mb(descendants(process.pid)))
-                    print(f"{time.monotonic() - started:5.0f} s  head {samples[-1]['head']}",
-                          file=sys.stderr)  # fmt: skip
-                    await asyncio.sleep(args.sample_s)
-                samples.append(await sample(conn, f"relay:{prefix}"))
-                memory.append(rss_mb(descendants(process.pid)))
-                ended_db = await conn.fetchval("SELECT now()")
-                load_after = os.getloadavg()
+                measured = await window(conn, process, prefix, args)
             finally:
                 await conn.close()
         out = await figures(
-            dsn, args, samples=samples, memory=memory, start=started_db, end=ended_db
-        )
+            dsn, args, samples=measured.samples, memory=measured.memory,
+            start=measured.started_db, end=measured.ended_db,
+        )  # fmt: skip
         out["load.startup_s"] = round(startup_s)
-        out["load.machine"] = machine(load_before, load_after)
+        out["load.cpu_cores_by_service"] = measured.cpu_cores
+        out["load.machine"] = machine(*measured.loads)
         out |= offered(symbols)
         return out
     finally:
