@@ -85,12 +85,17 @@ def test_an_exchange_error_text_is_recordable() -> None:
 
 
 def test_a_time_that_has_not_happened_yet_is_skipped_not_refused() -> None:
-    # Binance answers `workingTime: -1` for an order not yet working; ccxt passes it on as
-    # `lastTradeTimestamp`. The chaos run's clean session refused such an answer from
-    # exchange_sim and recorded a needless exchange error.
+    # Binance answers `workingTime: -1` for a stop order not yet triggered, and ccxt takes it
+    # for the order's `timestamp`; the placement's own time is `transactTime`, which ccxt
+    # gives as `lastUpdateTimestamp`. The long chaos run refused such an answer from
+    # exchange_sim and recorded a needless exchange error (both of its sessions).
+    placed = {**ORDER, "lastTradeTimestamp": None, "timestamp": -1}
+    assert to_order("BTCUSDT", {**placed, "lastUpdateTimestamp": 1_700_000_000_700}).ts_ms == (
+        1_700_000_000_700
+    )
     assert to_order("BTCUSDT", {**ORDER, "lastTradeTimestamp": -1}).ts_ms == ORDER["timestamp"]
     assert to_order("BTCUSDT", {**ORDER, "lastTradeTimestamp": 1_700_000_000_500}).ts_ms == (
         1_700_000_000_500
     )
-    with pytest.raises(MalformedAnswer, match="no time in lastTradeTimestamp -1, timestamp -1"):
-        to_order("BTCUSDT", {**ORDER, "lastTradeTimestamp": -1, "timestamp": -1})
+    with pytest.raises(MalformedAnswer, match="no time in lastTradeTimestamp None, timestamp -1"):
+        to_order("BTCUSDT", {**placed, "lastUpdateTimestamp": -1})

@@ -71,8 +71,8 @@ def _side(what: str, raw: dict[str, Any]) -> str:
 
 def _ts_ms(what: str, raw: dict[str, Any], *keys: str) -> int:
     # The first of `keys` that holds a time. Binance answers -1 for a time that has not
-    # happened yet (`workingTime` of an order not yet working), which ccxt passes on as
-    # `lastTradeTimestamp`: that is no time, not a malformed answer, while a later key has one.
+    # happened yet (`workingTime` of a stop order not yet triggered), which ccxt takes for the
+    # order's `timestamp`: that is no time, not a malformed answer, while a later key has one.
     for key in keys:
         value = raw.get(key)
         if not isinstance(value, bool) and isinstance(value, int | float) and 0 <= value < 2**53:
@@ -109,7 +109,8 @@ def to_order(symbol: str, raw: Any) -> ExchangeOrder:
         qty=qty,
         filled=filled,
         price=amount(what, raw, "price", positive=True) if raw.get("price") else None,
-        ts_ms=_ts_ms(what, raw, "lastTradeTimestamp", "timestamp"),
+        # (`lastUpdateTimestamp`: `transactTime` of a placement, when `timestamp` is -1)
+        ts_ms=_ts_ms(what, raw, "lastTradeTimestamp", "timestamp", "lastUpdateTimestamp"),
     )
 
 
