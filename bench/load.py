@@ -233,6 +233,18 @@ FROM (SELECT extract(epoch FROM o.recorded_at) * 1000
 WHERE ms IS NOT NULL
 """
 
+# Built candles that disagree with the exchange's kline (docs/ingest.md, "Candles"): by field,
+# with how far apart (relative to the kline's value).
+MISMATCHES = """
+SELECT data->>'timeframe' || ' ' || (data->>'field') AS what, count(*) AS n,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY off) AS off_p50, max(off) AS off_max
+FROM (SELECT data, abs((data->>'built')::float8 - (data->>'fetched')::float8)
+                   / nullif(abs((data->>'fetched')::float8), 0) AS off
+      FROM events
+      WHERE category = 'md.candle_mismatch' AND recorded_at >= $1 AND recorded_at < $2) t
+GROUP BY 1 ORDER BY 2 DESC
+"""
+
 COUNTS = """
 SELECT category, count(*) AS n FROM events
 WHERE recorded_at >= $1 AND recorded_at < $2 GROUP BY category
@@ -363,6 +375,10 @@ async def figures(dsn: str, args: argparse.Namespace, *, samples: list[dict[str,
     try:
         counts = {r["category"]: r["n"] for r in await conn.fetch(COUNTS, start, end)}
         out = await latencies(conn, counts, start, end)
+        out["load.candle_mismatches"] = {
+            r["what"]: {"n": r["n"], "off_p50": r["off_p50"], "off_max": r["off_max"]}
+            for r in await conn.fetch(MISMATCHES, start, end)
+        }
     finally:
         await conn.close()
     wall = float(samples[-1]["at"]) - float(samples[0]["at"])  # type: ignore[arg-type]
