@@ -87,7 +87,9 @@ class EventStore(Protocol):
     async def append_bulk(self, appends: Sequence[StreamAppend]) -> int:
         """Append many streams' events in one transaction (COPY in Postgres); return rows written.
 
-        Meant for high-volume streams (market data) with one writer per stream.
+        Meant for high-volume streams (market data) with one writer per stream, and for a
+        writer that must know whether its events were new: an id already stored is skipped
+        and not counted (the gateway answers a command raced by another replica 409 on 0).
         """
         ...
 
