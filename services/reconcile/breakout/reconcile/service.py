@@ -5,7 +5,9 @@ pass that cannot reach the exchange is retried every 2 s, so the first pass afte
 connection comes back reconciles at once.
 Calls go through ccxt with its rate limiter on, one order at a time. Corrections go to the
 order's own stream; an append that writes nothing new (the execution router recorded the same
-fill a moment earlier, under the same id) records no drift either.
+fill a moment earlier, under the same id) records no drift either. An order whose answer
+cannot be read (`MalformedAnswer`) is skipped for that pass and listed in `/health`
+(`unreadable_orders`); the others and the balance are reconciled all the same.
 """
 
 from __future__ import annotations
@@ -30,7 +32,13 @@ from breakout.common.events import (
     recon_stream,
 )
 from breakout.common.store.port import EventFilter, EventStore
-from breakout.execution.broker import Broker, ExchangeUnavailable, OrderView
+from breakout.execution.broker import (
+    Broker,
+    ExchangeUnavailable,
+    MalformedAnswer,
+    OrderView,
+    temporary,
+)
 from breakout.reconcile.core import Found, balance_drifts, external_orders, order_corrections
 
 log = structlog.get_logger(__name__)
@@ -53,6 +61,7 @@ class Reconciler:
         self.moved: dict[str, Decimal] = {}  # what our recorded fills moved since then
         self.cursor = 0
         self.passes = 0
+        self.unreadable: dict[str, str] = {}  # order id -> why its last answer was refused
         self._stopping = asyncio.Event()
 
     async def run(self) -> None:
@@ -62,9 +71,10 @@ class Reconciler:
             try:
                 await self.run_once()
             except ExchangeUnavailable as exc:
-                # Retry soon: the first pass that gets through is the reconcile on reconnect.
-                log.warning("reconcile pass failed", error=exc.error)
-                wait_s = min(self.interval_s, RETRY_S)
+                log.warning("reconcile pass failed", error=exc.error, message=exc.message)
+                if temporary(exc):  # soon: the first pass that gets through is the reconcile
+                    wait_s = min(self.interval_s, RETRY_S)  # on reconnect
+                # (bad keys, an unreadable balance: not in 2 s either; the next pass as usual)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), wait_s)
 
@@ -74,7 +84,11 @@ class Reconciler:
 
     def health(self) -> dict[str, object]:
         """Liveness for `/health`."""
-        return {"ok": not self._stopping.is_set(), "passes": self.passes}
+        return {
+            "ok": not self._stopping.is_set(),
+            "passes": self.passes,
+            "unreadable_orders": sorted(self.unreadable),
+        }
 
     async def run_once(self) -> int:
         """One full comparison; the number of events recorded."""
@@ -84,20 +98,19 @@ class Reconciler:
         for view in list(self.views.values()):
             if view.terminal is not None:
                 continue
-            sub = view.submitted
-            order = await self.broker.find(sub.symbol, sub.order_id)
-            trades = (
-                await self.broker.trades(sub.symbol, order.exchange_order_id)
-                if order and order.filled
-                else []
-            )
-            corrections, audit = order_corrections(view, order, trades, now)
-            # Both are caused by the order's OrderSubmitted, as the router's records of it are.
-            if await self._append(order_stream(sub.order_id), corrections, view) or (
-                audit and not corrections
-            ):
-                written += len(corrections)
-                written += await self._append(recon_stream(sub.exchange), audit, view)
+            try:
+                written += await self._reconcile_order(view, now)
+            except MalformedAnswer as exc:
+                # One order the exchange answers unreadably (the router records it as an
+                # exchange error) must not keep every other order and the balance unchecked.
+                self.unreadable[view.submitted.order_id] = exc.message
+                log.warning(
+                    "order not reconciled: its answer cannot be read",
+                    order_id=view.submitted.order_id,
+                    message=exc.message,
+                )
+            else:
+                self.unreadable.pop(view.submitted.order_id, None)
         written += await self._check_balances(now)
         known = {v.submitted.order_id for v in self.views.values()}
         opened = await self.broker.open_orders(self.symbols)
@@ -107,6 +120,22 @@ class Reconciler:
         )
         self.passes += 1
         return written
+
+    async def _reconcile_order(self, view: OrderView, now: int) -> int:
+        sub = view.submitted
+        order = await self.broker.find(sub.symbol, sub.order_id)
+        trades = (
+            await self.broker.trades(sub.symbol, order.exchange_order_id)
+            if order and order.filled
+            else []
+        )
+        corrections, audit = order_corrections(view, order, trades, now)
+        # Both are caused by the order's OrderSubmitted, as the router's records of it are.
+        if await self._append(order_stream(sub.order_id), corrections, view) or (
+            audit and not corrections
+        ):
+            return len(corrections) + await self._append(recon_stream(sub.exchange), audit, view)
+        return 0
 
     async def _check_balances(self, now: int) -> int:
         # Only when the log is at rest: a working order's fills may be on their way.
