@@ -21,6 +21,7 @@ from breakout.common.events import (
     PositionOpened,
     risk_stream,
 )
+from tests.integration.test_leader import terminate_holder
 from tests.integration.trading_support import (
     OURS,
     TradingStack,
@@ -101,3 +102,23 @@ async def test_sigkill_between_submit_and_ack_places_no_second_order(
         assert len(acks) == 1 and acks[0].latency_ms is None  # found, not placed, by the restart
         assert opened.qty > 0
         assert len(await stack.events(OrderSubmitted)) == 1
+
+
+async def test_execution_steps_down_when_its_leader_lock_is_lost(
+    infra: InfraSettings, bus_prefix: str, tmp_path: Path
+) -> None:
+    # One router per venue: when its lock's session ends, a standby may be routing now, so
+    # this process stops (exit non-zero) rather than route beside it.
+    async with trading_stack(infra, bus_prefix, ingest=False) as stack:
+        log = tmp_path / "execution.log"
+        process = start_execution(stack, infra, bus_prefix, log)
+        try:
+            await stack.wait_for(MarketRulesObserved, timeout_s=90)
+            await terminate_holder(stack.dsn, "execution:binance")
+            code = await asyncio.to_thread(process.wait, 30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert code != 0, log.read_text()[-3000:]
+    assert "leader lock lost" in log.read_text()

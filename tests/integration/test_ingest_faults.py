@@ -1,4 +1,5 @@
-"""Ingest under faults: rate limits, stalled sockets, groups side by side, SIGKILL restarts."""
+"""Ingest under faults: rate limits, stalled sockets, groups side by side, SIGKILL restarts, a
+lost leader lock."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from tests.integration.ingest_support import (
     wait_until,
 )
 from tests.integration.store_support import store_dsn  # noqa: F401  (fixture)
+from tests.integration.test_leader import terminate_holder
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -229,3 +231,37 @@ async def test_ingest_started_before_the_exchange_waits_for_it(store_dsn: str) -
                 await runner.cleanup()
     events = [e["event"] for e in logs]
     assert "markets loaded" in events and "candle history loaded" in events
+
+
+async def test_ingest_steps_down_when_its_leader_lock_is_lost(
+    store_dsn: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    # Its lock's session ends (a Postgres restart, a partition): a standby may lead the group
+    # now, so this process stops and exits non-zero; its restart waits for the lock again.
+    venue = unique_venue()
+    async with running_sim(["BTCUSDT"], seed=15, trade_rate_multiplier=5) as sim:
+        env = {
+            **os.environ,
+            "DATABASE_URL": store_dsn,
+            "EXCHANGE_BASE_URL": sim.base_url,
+            "INGEST_VENUE": venue,
+            "INGEST_GROUPS": "g=BTCUSDT",
+            "SYMBOL_GROUP": "g",
+        }
+        log = tmp_path / "ingest.log"
+        process = _spawn(env, log)
+        try:
+
+            async def trading() -> bool:
+                return len(await _trade_ids(store_dsn, venue, "BTCUSDT")) > 5
+
+            await wait_until(trading, timeout_s=60)
+            await terminate_holder(store_dsn, f"ingest:{venue}:g")
+            code = await asyncio.to_thread(process.wait, 30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert code != 0, log.read_text()[-3000:]
+    assert "leader lock lost" in log.read_text()

@@ -20,7 +20,7 @@ from breakout.common.bus.nats import NatsBus
 from breakout.common.bus.port import Bus
 from breakout.common.config import InfraSettings
 from breakout.common.exchange import ccxt_config, pro_exchange
-from breakout.common.leader import PostgresLeaderLock
+from breakout.common.leader import Leadership, PostgresLeaderLock
 from breakout.common.logging import configure_logging
 from breakout.common.presets import load_preset
 from breakout.common.runtime.application import ProcessApplication, RuntimeConfig
@@ -105,7 +105,7 @@ async def serve(settings: ExecutionSettings, health_port: int | None) -> None:
         # returns what has arrived, so caught up this adds no latency to an order.
         runtime = RuntimeConfig(fetch_batch=1024, commit_batch=1024)
         app, router = build_components(settings, store, bus, broker, runtime=runtime)
-        components: list[Component] = [app, router]
+        components: list[Component] = [app, router, Leadership(lock, CONSUMER)]
         if isinstance(broker, PaperBroker):
             components.insert(0, broker)  # follows the books the paper fills walk
         checks = {"consumer": app.health, "router": router.health}

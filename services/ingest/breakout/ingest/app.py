@@ -11,7 +11,7 @@ import typer
 
 from breakout.common.config import InfraSettings
 from breakout.common.exchange import ccxt_config, pro_exchange
-from breakout.common.leader import PostgresLeaderLock
+from breakout.common.leader import Leadership, PostgresLeaderLock
 from breakout.common.logging import configure_logging
 from breakout.common.runtime.service import run_until_signalled
 from breakout.common.store.postgres import PostgresEventStore
@@ -58,7 +58,7 @@ async def run_ingest(
     try:
         await run_until_signalled(
             f"ingest.{config.group}",
-            [service],
+            [service, Leadership(lock, f"ingest {config.group}")],
             {"ingest": service.health},
             health_port=health_port,
             stopping=stopping,
