@@ -4,6 +4,7 @@ lost leader lock."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from structlog.testing import capture_logs
 
@@ -265,3 +267,35 @@ async def test_ingest_steps_down_when_its_leader_lock_is_lost(
                 process.wait()
     assert code != 0, log.read_text()[-3000:]
     assert "leader lock lost" in log.read_text()
+
+
+async def test_a_websocket_send_on_a_closing_connection_is_a_gap_not_a_crash(
+    store_dsn: str,  # noqa: F811
+) -> None:
+    # A subscription sent on a connection that is closing (the stale-socket watchdog closed
+    # it, or the server dropped it) fails in aiohttp with ClientConnectionResetError, and ccxt
+    # rejects every watch on that connection with it, unwrapped (its `on_error`, called here on
+    # the live connection as ccxt calls it). Ingest under load died of this: the feed let it
+    # through, its task group failed, and the process stopped. Now it is a lost stream.
+    venue = unique_venue()
+    async with running_sim(["BTCUSDT"], seed=16, trade_rate_multiplier=5) as sim:
+        config = ingest_config(sim.base_url, venue, {"g": ("BTCUSDT",)}, "g")
+        async with running_ingest(config, store_dsn) as service:
+
+            async def trading(more_than: int = 5) -> bool:
+                return len(await _trade_ids(store_dsn, venue, "BTCUSDT")) > more_than
+
+            await wait_until(trading)
+            reset = aiohttp.ClientConnectionResetError("Cannot write to closing transport")
+            for client in list(service.ctx.client.clients.values()):
+                client.on_error(reset)
+
+            async def lost() -> bool:
+                gaps = await _of(store_dsn, "gap", venue, "BTCUSDT", MarketDataGap)
+                return any("ClientConnectionResetError" in g.reason for g in gaps)
+
+            await wait_until(lost)
+            before = len(await _trade_ids(store_dsn, venue, "BTCUSDT"))
+            await wait_until(functools.partial(trading, before + 10), timeout_s=60)
+            assert service.failure is None
+    assert_consecutive(await _trade_ids(store_dsn, venue, "BTCUSDT"))

@@ -16,7 +16,7 @@ import structlog
 
 from breakout.common.backoff import Backoff
 from breakout.ingest.ccxt_adapter import MalformedPayload, is_crossed, to_book
-from breakout.ingest.context import LATENCY, IngestContext
+from breakout.ingest.context import LATENCY, STREAM_LOST, IngestContext
 
 log = structlog.get_logger(__name__)
 
@@ -44,7 +44,7 @@ class BookFeed:
                 # ccxt dropped its copy; the next watch subscribes again from a fresh snapshot.
                 self._gap(f"depth update id gap: {str(broken)[:120]}")
                 continue
-            except ccxt.NetworkError as lost:
+            except STREAM_LOST as lost:
                 self._gap(f"book stream lost: {type(lost).__name__}: {str(lost)[:120]}")
                 await asyncio.sleep(backoff.next_delay_s())
                 continue

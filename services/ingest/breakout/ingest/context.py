@@ -31,6 +31,10 @@ from breakout.ingest.writer import MarketDataWriter
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
+# A websocket stream lost: ccxt's own error, or the transport's. A subscription sent on a
+# connection that is closing (the stale-socket watchdog closed it, the server dropped it) is
+# rejected with aiohttp's ClientConnectionResetError, a ConnectionError ccxt does not wrap.
+STREAM_LOST: tuple[type[BaseException], ...] = (ccxt.NetworkError, ConnectionError)
 
 LATENCY = Histogram(
     "breakout_ingest_latency_seconds",

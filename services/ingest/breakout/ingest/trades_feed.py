@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import ccxt
 import structlog
 
 from breakout.common.backoff import Backoff
@@ -18,7 +17,7 @@ from breakout.common.events import Candle, MarketTrade
 from breakout.common.events.md import TIMEFRAME_MS, Timeframe
 from breakout.ingest.candles import CandleBuilder, Closed
 from breakout.ingest.ccxt_adapter import MalformedPayload, to_candle, to_trade
-from breakout.ingest.context import LATENCY, IngestContext
+from breakout.ingest.context import LATENCY, STREAM_LOST, IngestContext
 from breakout.ingest.ratelimit import Priority
 from breakout.ingest.sequencing import TradeHole, TradeSequencer
 
@@ -50,7 +49,7 @@ class TradesFeed:
         while True:
             try:
                 batch = await self.ctx.client.watch_trades(self.symbol, params={"name": "aggTrade"})
-            except ccxt.NetworkError as lost:
+            except STREAM_LOST as lost:
                 self.live = False
                 self._gap(f"trade stream lost: {type(lost).__name__}: {str(lost)[:120]}")
                 await asyncio.sleep(backoff.next_delay_s())
