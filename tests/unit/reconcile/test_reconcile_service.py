@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from decimal import Decimal
 
 import pytest
 
@@ -54,6 +55,15 @@ async def test_an_unreadable_order_is_skipped_and_the_others_reconciled() -> Non
     assert await types(store, "bad") == [OrderSubmitted]  # nothing from an unreadable answer
     assert reconciler.health()["unreadable_orders"] == ["bad"]
     assert "filled is None" in reconciler.unreadable["bad"]
+
+    # Once the order is over in the log (here: the router recorded its fill), it is no longer
+    # listed, readable or not.
+    await append(store, "bad", OrderFilled(
+        order_id="bad", exchange="binance", symbol="BTCUSDT", filled_qty=Decimal("0.5"),
+        avg_price=Decimal("100.2"), ts_ms=2,
+    ))  # fmt: skip
+    await reconciler.run_once()
+    assert reconciler.health()["unreadable_orders"] == []
 
 
 class Failing:

@@ -97,6 +97,7 @@ class Reconciler:
         now = int(time.time() * 1000)
         for view in list(self.views.values()):
             if view.terminal is not None:
+                self.unreadable.pop(view.submitted.order_id, None)  # over: nothing to read now
                 continue
             try:
                 written += await self._reconcile_order(view, now)
